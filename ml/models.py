@@ -1,0 +1,30 @@
+from django.db import models
+from django.db.models import Q
+
+
+def artifact_upload_to(instance: "ModelVersion", filename: str) -> str:
+    return f"models/{instance.name}/{filename}"
+
+
+class ModelVersion(models.Model):
+    """A trained city classifier: its artifact, the ordered city list its vectors use, and its metrics."""
+
+    name = models.CharField(max_length=100, unique=True)
+    backbone = models.CharField(max_length=40)
+    image_size = models.PositiveIntegerField(default=224)
+    cities = models.JSONField(default=list, help_text="Ordered City ids; every probability vector follows this order.")
+    metrics = models.JSONField(default=dict, blank=True)
+    artifact = models.FileField(upload_to=artifact_upload_to, blank=True)
+    is_active = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        get_latest_by = "created"
+        constraints = [
+            # At most one active version at the database level; services keep it exactly one.
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{' (active)' if self.is_active else ''}"

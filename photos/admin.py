@@ -1,0 +1,101 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
+
+from photos.models import City, IngestReject, Photo
+
+
+@admin.register(City)
+class CityAdmin(admin.ModelAdmin):
+    list_display = ("name", "region", "country", "population", "photo_count", "slug")
+    list_filter = ("country",)
+    search_fields = ("name", "slug", "region", "aliases")
+    prepopulated_fields = {"slug": ("name", "region", "country")}
+    ordering = ("country", "name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_photo_count=Count("photos"))
+
+    @admin.display(description="photos", ordering="_photo_count")
+    def photo_count(self, obj: City) -> int:
+        return obj._photo_count
+
+
+class HasProbabilitiesFilter(admin.SimpleListFilter):
+    title = "predicted"
+    parameter_name = "predicted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "predicted"), ("no", "not predicted")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(probabilities__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(probabilities__isnull=True)
+        return queryset
+
+
+def top_predictions(photo: Photo, k: int = 3) -> list[tuple[City | None, float]]:
+    if photo.probabilities is None or photo.model_version is None:
+        return []
+    pairs = sorted(zip(photo.model_version.cities, photo.probabilities), key=lambda pair: -pair[1])[:k]
+    cities = City.objects.in_bulk([cid for cid, _ in pairs])
+    return [(cities.get(cid), p) for cid, p in pairs]
+
+
+@admin.register(Photo)
+class PhotoAdmin(admin.ModelAdmin):
+    list_display = ("thumb", "id", "city", "top_3", "credit_line", "licence", "source", "queue_position", "hidden")
+    list_display_links = ("thumb", "id")
+    list_filter = ("hidden", "source", "licence", HasProbabilitiesFilter, "model_version", "city__country", "city")
+    list_editable = ("hidden",)
+    search_fields = ("title", "author", "city__name", "content_hash", "page_url")
+    autocomplete_fields = ("city",)
+    list_select_related = ("city", "model_version")
+    list_per_page = 50
+    readonly_fields = (
+        "preview", "content_hash", "queue_position", "width", "height", "top_3", "probabilities", "model_version",
+        "created",
+    )
+    fieldsets = (
+        (None, {"fields": ("preview", "city", "hidden", "title")}),
+        ("Credit", {"fields": ("author", "licence", "licence_url", "page_url", "source", "source_url")}),
+        ("Model", {"fields": ("top_3", "model_version", "probabilities")}),
+        ("Storage", {"fields": ("image", "display_image", "thumbnail", "width", "height", "content_hash",
+                                "queue_position", "created")}),
+    )
+
+    @admin.display(description="photo")
+    def thumb(self, obj: Photo) -> str:
+        if not obj.thumbnail:
+            return "—"
+        return format_html('<img src="{}" alt="" style="height:64px;border-radius:4px">', obj.thumbnail.url)
+
+    @admin.display(description="preview")
+    def preview(self, obj: Photo) -> str:
+        if not obj.display_image:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-height:320px">', obj.display_image.url)
+
+    @admin.display(description="top-3 predicted")
+    def top_3(self, obj: Photo) -> str:
+        rows = top_predictions(obj)
+        if not rows:
+            return "not predicted"
+        return format_html_join(
+            ", ", "{} {}%", ((city.name if city else "?", f"{p * 100:.0f}") for city, p in rows)
+        )
+
+    @admin.display(description="credit")
+    def credit_line(self, obj: Photo) -> str:
+        if obj.page_url:
+            return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_url, obj.author or "source")
+        return obj.author or "—"
+
+
+@admin.register(IngestReject)
+class IngestRejectAdmin(admin.ModelAdmin):
+    list_display = ("reference", "reason", "source", "created")
+    list_filter = ("source",)
+    search_fields = ("reference", "reason")

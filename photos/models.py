@@ -1,0 +1,116 @@
+from django.db import models
+from django.db.models import Q
+
+
+class City(models.Model):
+    """A city a photo can be labelled with and a user can be recommended."""
+
+    name = models.CharField(max_length=120)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. US")
+    region = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text="State or admin-1 code (OR, ME, ...): tells Portland, OR from Portland, ME.",
+    )
+    slug = models.SlugField(max_length=160, unique=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    population = models.PositiveBigIntegerField(null=True, blank=True)
+    geonames_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
+    aliases = models.JSONField(default=list, blank=True, help_text="Other names that mean this city.")
+
+    class Meta:
+        ordering = ["name", "country", "region"]
+        verbose_name_plural = "cities"
+        constraints = [
+            models.UniqueConstraint(fields=["name", "country", "region"], name="city_unique_name_country_region"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        where = f"{self.region}, {self.country}" if self.region else self.country
+        return f"{self.name} ({where})"
+
+
+def original_upload_to(instance: "Photo", filename: str) -> str:
+    return f"photos/originals/{instance.content_hash[:2]}/{instance.content_hash}.jpg"
+
+
+def display_upload_to(instance: "Photo", filename: str) -> str:
+    return f"photos/display/{instance.content_hash[:2]}/{instance.content_hash}.jpg"
+
+
+def thumb_upload_to(instance: "Photo", filename: str) -> str:
+    return f"photos/thumbs/{instance.content_hash[:2]}/{instance.content_hash}.jpg"
+
+
+class PhotoQuerySet(models.QuerySet):
+    def servable(self) -> "PhotoQuerySet":
+        """Photos the swipe loop may show: visible and with a vector (predicted, or labelled)."""
+        return self.filter(hidden=False).filter(Q(probabilities__isnull=False) | Q(city__isnull=False))
+
+
+class Photo(models.Model):
+    """One photo: the original file, a resized rendition for browsers, its label, credit and vector."""
+
+    image = models.ImageField(upload_to=original_upload_to, help_text="The original (JPEG), kept as received.")
+    display_image = models.ImageField(upload_to=display_upload_to, help_text="Resized rendition served to browsers.")
+    thumbnail = models.ImageField(upload_to=thumb_upload_to)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the bytes as received.")
+    city = models.ForeignKey(City, null=True, blank=True, on_delete=models.SET_NULL, related_name="photos")
+
+    source = models.CharField(max_length=40, blank=True, default="", help_text="e.g. folder, wikimedia")
+    source_url = models.URLField(max_length=1000, blank=True, default="")
+    page_url = models.URLField(max_length=1000, blank=True, default="")
+    author = models.CharField(max_length=300, blank=True, default="")
+    licence = models.CharField(max_length=100, blank=True, default="")
+    licence_url = models.URLField(max_length=500, blank=True, default="")
+    title = models.CharField(max_length=300, blank=True, default="")
+
+    queue_position = models.BigIntegerField(
+        unique=True, help_text="Stable shuffled order in which photos are served (derived from the content hash)."
+    )
+    probabilities = models.JSONField(
+        null=True, blank=True, help_text="Probability per city, aligned with model_version.cities."
+    )
+    model_version = models.ForeignKey(
+        "ml.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="predicted_photos"
+    )
+    hidden = models.BooleanField(default=False, help_text="Hidden photos are never served to swipers.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = PhotoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["queue_position"]
+
+    def __str__(self) -> str:
+        label = self.city.name if self.city_id else "unlabelled"
+        return f"Photo {self.pk} ({label})"
+
+    @property
+    def credit(self) -> str:
+        parts = [p for p in (self.author, self.licence) if p]
+        return " · ".join(parts) if parts else "Unknown author"
+
+
+class IngestReject(models.Model):
+    """A file that ingestion refused, with the reason: kept so runs can report and skip it next time."""
+
+    source = models.CharField(max_length=40)
+    reference = models.CharField(max_length=1000, help_text="Path or URL of what was rejected.")
+    reason = models.CharField(max_length=300)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [models.UniqueConstraint(fields=["source", "reference"], name="reject_unique_reference")]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.reason}"

@@ -1,0 +1,215 @@
+"""Writes for the photos app: cities, and the one ingestion path every photo goes through."""
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from photos.images import ImageRejected, jpeg_bytes, open_checked
+from photos.models import City, IngestReject, Photo
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+COLLECTION_CACHE_KEY = "photos:collection-version"
+
+
+@dataclass(frozen=True)
+class PhotoCredit:
+    source: str = ""
+    source_url: str = ""
+    page_url: str = ""
+    author: str = ""
+    licence: str = ""
+    licence_url: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str  # "imported" | "duplicate" | "rejected"
+    photo: Photo | None = None
+    reason: str = ""
+
+
+def queue_position_for(content_hash: str) -> int:
+    """A stable, shuffled queue position: the first 60 bits of the content hash."""
+    return int(content_hash[:15], 16)
+
+
+def bump_collection_version() -> None:
+    """Tell cached collection statistics (e.g. the mean photo vector) that photos changed."""
+    try:
+        cache.incr(COLLECTION_CACHE_KEY)
+    except ValueError:
+        cache.set(COLLECTION_CACHE_KEY, 1, timeout=None)
+
+
+def city_get_or_create(*, name: str, country: str, region: str = "", **details: object) -> tuple[City, bool]:
+    """The city with this name in this country/region, created if missing, with a unique slug."""
+    name = " ".join(name.split())
+    country = country.upper()
+    existing = City.objects.filter(name__iexact=name, country=country, region__iexact=region).first()
+    if existing:
+        return existing, False
+    base = slugify(f"{name} {region} {country}" if region else f"{name} {country}") or "city"
+    slug, n = base, 1
+    while City.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return City.objects.create(name=name, country=country, region=region, slug=slug, **details), True
+
+
+def city_from_folder_name(folder: str, *, default_country: str) -> tuple[City, bool]:
+    """City for a folder in the prototype's layout, created if missing.
+
+    'Denver' and 'new_york' are cities in the default country; 'Portland, OR' names a region
+    (state) of the default country; 'Paris, , FR' or 'Springfield, IL, US' name region and country.
+    An existing city with that name or alias is reused (the most populous one if the name is
+    ambiguous and no region is given), so folder imports land on cities made by load_cities.
+    """
+    parts = [p.strip() for p in folder.replace("_", " ").split(",")]
+    name = " ".join(parts[0].split())
+    if name.islower():
+        name = name.title()
+    region = parts[1].upper() if len(parts) > 1 else ""
+    country = (parts[2] if len(parts) > 2 and parts[2] else default_country).upper()
+
+    candidates = City.objects.filter(country=country, name__iexact=name)
+    if region:
+        candidates = candidates.filter(region__iexact=region)
+    match = candidates.order_by("-population", "id").first()
+    if match is None and not region:
+        for city in City.objects.filter(country=country).exclude(aliases=[]):
+            if name.lower() in {alias.lower() for alias in city.aliases}:
+                return city, False
+    if match is not None:
+        return match, False
+    return city_get_or_create(name=name, country=country, region=region)
+
+
+def _record_reject(source: str, reference: str, reason: str) -> None:
+    if reference:
+        IngestReject.objects.update_or_create(source=source, reference=reference[:1000], defaults={"reason": reason[:300]})
+
+
+def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, reference: str = "") -> IngestResult:
+    """Validate, hash, store and register one photo. The only way photos enter the collection.
+
+    Same bytes seen before -> "duplicate" (nothing written). Not a sane image -> "rejected" with a
+    reason (recorded against `reference`, a path or URL, so later runs can skip it).
+    """
+    content_hash = hashlib.sha256(data).hexdigest()
+    if Photo.objects.filter(content_hash=content_hash).exists():
+        return IngestResult("duplicate", Photo.objects.get(content_hash=content_hash))
+    try:
+        checked = open_checked(
+            data, max_bytes=settings.CITYVIBES_MAX_UPLOAD_BYTES, max_pixels=settings.CITYVIBES_MAX_IMAGE_PIXELS
+        )
+    except ImageRejected as error:
+        _record_reject(credit.source, reference, str(error))
+        return IngestResult("rejected", reason=str(error))
+
+    original = data if checked.format == "JPEG" and checked.image.getexif().get(0x0112, 1) == 1 else None
+    if original is None:
+        original = jpeg_bytes(checked.image, quality=92)
+    display = jpeg_bytes(checked.image, max_side=settings.CITYVIBES_DISPLAY_MAX_SIDE, quality=82)
+    thumb = jpeg_bytes(checked.image, max_side=settings.CITYVIBES_THUMB_MAX_SIDE, quality=80)
+
+    photo = Photo(
+        content_hash=content_hash,
+        city=city,
+        width=checked.image.width,
+        height=checked.image.height,
+        queue_position=queue_position_for(content_hash),
+        source=credit.source,
+        source_url=credit.source_url,
+        page_url=credit.page_url,
+        author=credit.author[:300],
+        licence=credit.licence[:100],
+        licence_url=credit.licence_url,
+        title=credit.title[:300],
+    )
+    photo.image.save("original.jpg", ContentFile(original), save=False)
+    photo.display_image.save("display.jpg", ContentFile(display), save=False)
+    photo.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
+    try:
+        with transaction.atomic():
+            photo.save()
+    except IntegrityError:
+        # Another worker stored the same bytes a moment ago (or, vanishingly rarely, a 60-bit
+        # queue position collision): the files written above are the same content-addressed files.
+        existing = Photo.objects.filter(content_hash=content_hash).first()
+        if existing:
+            return IngestResult("duplicate", existing)
+        if not Photo.objects.filter(queue_position=photo.queue_position).exists():
+            raise
+        photo.queue_position = queue_position_for(hashlib.sha256(content_hash.encode()).hexdigest())
+        photo.save()
+    bump_collection_version()
+    return IngestResult("imported", photo)
+
+
+@dataclass
+class ImportSummary:
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    rejected_files: list[tuple[str, str]] = field(default_factory=list)
+    cities_created: list[str] = field(default_factory=list)
+
+    def add(self, result: IngestResult, reference: str) -> None:
+        if result.status == "imported":
+            self.imported += 1
+        elif result.status == "duplicate":
+            self.duplicates += 1
+        else:
+            self.rejected += 1
+            self.reasons[result.reason.split(":")[0].split("(")[0].strip()] += 1
+            self.rejected_files.append((reference, result.reason))
+
+
+def folder_photo_files(root: Path) -> list[tuple[str, Path]]:
+    """(city folder name, file) for every image file in ROOT/<city>/..., sorted for a stable order."""
+    found = []
+    for city_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for path in sorted(city_dir.rglob("*")):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+                found.append((city_dir.name, path))
+    return found
+
+
+def import_folder(
+    *,
+    root: Path,
+    default_country: str = "US",
+    on_progress: Callable[[Path], None] | None = None,
+    files: Iterable[tuple[str, Path]] | None = None,
+) -> ImportSummary:
+    """Import ROOT/<city name>/*.jpg, creating cities as needed. Re-running imports only what is new."""
+    summary = ImportSummary()
+    cities: dict[str, City] = {}
+    for folder, path in files if files is not None else folder_photo_files(root):
+        if folder not in cities:
+            city, created = city_from_folder_name(folder, default_country=default_country)
+            cities[folder] = city
+            if created:
+                summary.cities_created.append(city.display_name)
+        reference = str(path.relative_to(root))
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            result = IngestResult("rejected", reason=f"unreadable file: {error.strerror}")
+        else:
+            credit = PhotoCredit(source="folder")
+            result = ingest_photo(data=data, city=cities[folder], credit=credit, reference=reference)
+        summary.add(result, reference)
+        if on_progress:
+            on_progress(path)
+    return summary

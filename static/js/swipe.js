@@ -1,0 +1,251 @@
+// Enhances the swipe page: drag/touch, arrow keys, prefetching, undo, all through the JSON API.
+// Without this script the Like/Nope/Undo buttons still work as plain form posts.
+
+const deck = document.getElementById("deck");
+const swipeForm = document.getElementById("swipe-form");
+const undoForm = document.getElementById("undo-form");
+const photoInput = document.getElementById("swipe-photo");
+const likeButton = document.getElementById("like-button");
+const nopeButton = document.getElementById("nope-button");
+const undoButton = document.getElementById("undo-button");
+const countEl = document.getElementById("swipe-count");
+const miniTop = document.getElementById("mini-top");
+const emptyEl = document.getElementById("empty");
+const announcer = document.getElementById("announcer");
+const toast = document.getElementById("toast");
+
+const PREFETCH = 5;
+const queue = JSON.parse(document.getElementById("upcoming-photos").textContent);
+const prefetched = new Map();
+let card = document.getElementById("card");
+let busy = false; // one swipe animation at a time
+let pending = Promise.resolve(); // API calls run in order, so undo follows the swipe it undoes
+let swipeCount = Number(countEl.textContent) || 0;
+let fetchingMore = false;
+let exhausted = false;
+
+function csrfToken() {
+  const input = swipeForm.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+async function api(url, options = {}) {
+  const response = await fetch(url, {
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    ...options,
+  });
+  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (!response.ok) throw Object.assign(new Error(body.error || `HTTP ${response.status}`), { status: response.status });
+  return body;
+}
+
+function showToast(text) {
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(showToast.timer);
+  showToast.timer = setTimeout(() => { toast.hidden = true; }, 3000);
+}
+
+function prefetch(photo) {
+  if (!prefetched.has(photo.id)) {
+    const img = new Image();
+    img.src = photo.image_url;
+    prefetched.set(photo.id, img);
+  }
+}
+
+async function topUpQueue() {
+  if (fetchingMore || exhausted || queue.length >= PREFETCH) return;
+  fetchingMore = true;
+  try {
+    await pending; // the server must know about swipes already made before it picks the next photos
+    const known = new Set(queue.map((p) => p.id));
+    if (card) known.add(Number(card.dataset.photoId));
+    const body = await api(`${deck.dataset.nextUrl}?n=${known.size + PREFETCH}`);
+    const fresh = body.photos.filter((p) => !known.has(p.id));
+    if (fresh.length === 0) exhausted = true;
+    queue.push(...fresh);
+    queue.forEach(prefetch);
+    if (!card) renderTop();
+  } catch (error) {
+    showToast(`Could not load more photos: ${error.message}`);
+  } finally {
+    fetchingMore = false;
+  }
+}
+
+function creditHtml(photo) {
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const c = photo.credit;
+  const author = c.page_url ? `<a href="${esc(c.page_url)}" rel="noopener" target="_blank">${esc(c.author)}</a>` : esc(c.author);
+  let licence = "";
+  if (c.licence) {
+    licence = c.licence_url
+      ? ` · <a href="${esc(c.licence_url)}" rel="noopener license" target="_blank">${esc(c.licence)}</a>`
+      : ` · ${esc(c.licence)}`;
+  }
+  return author + licence;
+}
+
+function buildCard(photo) {
+  const el = document.createElement("article");
+  el.className = "card";
+  el.id = "card";
+  el.tabIndex = 0;
+  el.dataset.photoId = photo.id;
+  el.setAttribute("aria-roledescription", "swipe card");
+  el.setAttribute("aria-describedby", "card-help");
+  const img = document.createElement("img");
+  img.className = "card-image";
+  img.src = photo.image_url;
+  img.alt = photo.alt;
+  img.width = photo.width;
+  img.height = photo.height;
+  img.draggable = false;
+  const credit = document.createElement("p");
+  credit.className = "credit";
+  credit.innerHTML = creditHtml(photo);
+  el.append(img, credit);
+  for (const kind of ["like", "nope"]) {
+    const stamp = document.createElement("span");
+    stamp.className = `stamp stamp-${kind}`;
+    stamp.setAttribute("aria-hidden", "true");
+    stamp.textContent = kind.toUpperCase();
+    el.append(stamp);
+  }
+  return el;
+}
+
+function renderTop() {
+  // The server-rendered first card is queue[0]; after that, cards are built from the queue.
+  if (card) card.remove();
+  const photo = queue[0];
+  if (!photo) {
+    card = null;
+    photoInput.value = "";
+    emptyEl.hidden = false;
+    likeButton.disabled = nopeButton.disabled = true;
+    topUpQueue();
+    return;
+  }
+  card = buildCard(photo);
+  deck.insertBefore(card, emptyEl);
+  attachDrag(card);
+  photoInput.value = photo.id;
+  emptyEl.hidden = true;
+  likeButton.disabled = nopeButton.disabled = false;
+  queue.slice(1).forEach(prefetch);
+}
+
+function updateSummary(body) {
+  swipeCount = body.swipe_count;
+  countEl.textContent = swipeCount;
+  undoButton.disabled = swipeCount === 0;
+  miniTop.replaceChildren(
+    ...body.top_cities.slice(0, 3).map((c) => Object.assign(document.createElement("li"), { textContent: c.name })),
+  );
+}
+
+function swipe(liked) {
+  if (busy || !card || !queue.length) return;
+  busy = true;
+  const photo = queue.shift();
+  const leaving = card;
+  card = null;
+  const direction = liked ? 1 : -1;
+  leaving.classList.remove("dragging", "settle");
+  leaving.classList.add("fly");
+  leaving.style.transform = `translate(${direction * window.innerWidth}px, -40px) rotate(${direction * 30}deg)`;
+  leaving.addEventListener("transitionend", () => leaving.remove(), { once: true });
+  setTimeout(() => leaving.remove(), 400);
+  renderTop();
+  if (card) card.focus({ preventScroll: true });
+  busy = false;
+  announcer.textContent = `${liked ? "Liked" : "Noped"}. ${queue.length ? "Next photo." : ""}`;
+  pending = pending
+    .then(() => api(deck.dataset.swipeUrl, { method: "POST", body: JSON.stringify({ photo: photo.id, liked }) }))
+    .then(updateSummary)
+    .catch((error) => {
+      if (error.status !== 409) showToast(`That swipe was not saved: ${error.message}`);
+    });
+  topUpQueue();
+}
+
+function undo() {
+  if (busy) return;
+  pending = pending
+    .then(() => api(deck.dataset.undoUrl, { method: "POST", body: "{}" }))
+    .then((body) => {
+      queue.unshift(body.undone);
+      renderTop();
+      updateSummary(body);
+      exhausted = false;
+      announcer.textContent = "Undone. The photo is back.";
+      if (card) card.focus({ preventScroll: true });
+    })
+    .catch((error) => showToast(error.status === 409 ? "Nothing to undo." : `Undo failed: ${error.message}`));
+}
+
+function attachDrag(el) {
+  let startX = 0;
+  let startY = 0;
+  let dx = 0;
+  let pointerId = null;
+  const likeStamp = el.querySelector(".stamp-like");
+  const nopeStamp = el.querySelector(".stamp-nope");
+
+  el.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0 || event.target.closest("a")) return;
+    pointerId = event.pointerId;
+    el.setPointerCapture(pointerId);
+    startX = event.clientX;
+    startY = event.clientY;
+    dx = 0;
+    el.classList.add("dragging");
+    el.classList.remove("settle");
+  });
+  el.addEventListener("pointermove", (event) => {
+    if (event.pointerId !== pointerId) return;
+    dx = event.clientX - startX;
+    const dy = (event.clientY - startY) * 0.3;
+    el.style.transform = `translate(${dx}px, ${dy}px) rotate(${dx / 15}deg)`;
+    const strength = Math.min(Math.abs(dx) / 100, 1);
+    likeStamp.style.opacity = dx > 0 ? strength : 0;
+    nopeStamp.style.opacity = dx < 0 ? strength : 0;
+  });
+  const release = (event) => {
+    if (event.pointerId !== pointerId) return;
+    pointerId = null;
+    el.classList.remove("dragging");
+    const threshold = Math.min(120, el.offsetWidth * 0.25);
+    if (Math.abs(dx) > threshold) {
+      swipe(dx > 0);
+    } else {
+      el.classList.add("settle");
+      el.style.transform = "";
+      likeStamp.style.opacity = nopeStamp.style.opacity = 0;
+    }
+  };
+  el.addEventListener("pointerup", release);
+  el.addEventListener("pointercancel", release);
+}
+
+swipeForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  swipe(event.submitter ? event.submitter.value === "1" : true);
+});
+undoForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  undo();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, textarea, select, [contenteditable]") || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.key === "ArrowRight") { event.preventDefault(); swipe(true); }
+  else if (event.key === "ArrowLeft") { event.preventDefault(); swipe(false); }
+  else if (event.key === "Backspace") { event.preventDefault(); undo(); }
+});
+
+if (card) attachDrag(card);
+queue.slice(1).forEach(prefetch);
+topUpQueue();

@@ -1,0 +1,245 @@
+"""The swipe JSON API (Django REST framework). Thin: validation here, work in services/selectors."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from photos.models import Photo
+from swipes import services
+from swipes.selectors import next_photos_for, rank_cities_for
+
+MAX_NEXT = 50
+MAX_RESULTS = 100
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false: "yes", 1 or "true" are ill-typed here."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only JSON integers (not strings, floats or booleans)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SwipeInSerializer(serializers.Serializer):
+    photo = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+    liked = StrictBooleanField()
+
+
+class CreditSerializer(serializers.Serializer):
+    author = serializers.CharField()
+    licence = serializers.CharField()
+    licence_url = serializers.CharField()
+    page_url = serializers.CharField()
+    source = serializers.CharField()
+
+
+class PhotoOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    image_url = serializers.CharField()
+    thumbnail_url = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    alt = serializers.CharField()
+    credit = CreditSerializer()
+
+
+class RankedCitySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    country = serializers.CharField()
+    region = serializers.CharField()
+    slug = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class NextOutSerializer(serializers.Serializer):
+    photos = PhotoOutSerializer(many=True)
+
+
+class SwipeOutSerializer(serializers.Serializer):
+    recorded = serializers.BooleanField(help_text="False when this exact swipe was already recorded.")
+    photo = serializers.IntegerField()
+    liked = serializers.BooleanField()
+    swipe_count = serializers.IntegerField()
+    top_cities = RankedCitySerializer(many=True)
+
+
+class UndoOutSerializer(serializers.Serializer):
+    undone = PhotoOutSerializer()
+    liked = serializers.BooleanField()
+    swipe_count = serializers.IntegerField()
+    top_cities = RankedCitySerializer(many=True)
+
+
+class ResultsOutSerializer(serializers.Serializer):
+    swipe_count = serializers.IntegerField()
+    rule = serializers.CharField()
+    cities = RankedCitySerializer(many=True)
+
+
+class ResetOutSerializer(serializers.Serializer):
+    retracted = serializers.IntegerField()
+    swipe_count = serializers.IntegerField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    detail = serializers.JSONField(allow_null=True)
+
+
+def photo_payload(request, photo: Photo) -> dict:
+    return {
+        "id": photo.pk,
+        "image_url": request.build_absolute_uri(photo.display_image.url),
+        "thumbnail_url": request.build_absolute_uri(photo.thumbnail.url),
+        "width": photo.width,
+        "height": photo.height,
+        "alt": photo.title or "A city photo",
+        "credit": {
+            "author": photo.author or "Unknown author",
+            "licence": photo.licence,
+            "licence_url": photo.licence_url,
+            "page_url": photo.page_url,
+            "source": photo.source,
+        },
+    }
+
+
+def ranked_payload(user_data, *, limit: int) -> list[dict]:
+    return [
+        {
+            "rank": i,
+            "id": item.city.pk,
+            "name": item.city.name,
+            "country": item.city.country,
+            "region": item.city.region,
+            "slug": item.city.slug,
+            "score": round(item.score, 6),
+        }
+        for i, item in enumerate(rank_cities_for(user_data, limit=limit), start=1)
+    ]
+
+
+def query_int(request, name: str, *, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ParseError(f"{name} must be an integer between {low} and {high}") from None
+    if not low <= value <= high:
+        raise ParseError(f"{name} must be an integer between {low} and {high}")
+    return value
+
+
+class SwipeAPIView(APIView):
+    """Refuses oversized bodies before parsing and turns service errors into JSON 4xx."""
+
+    def initial(self, request, *args, **kwargs):
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > settings.API_MAX_JSON_BODY_BYTES:
+            raise ParseError(f"request body too large (limit {settings.API_MAX_JSON_BODY_BYTES} bytes)")
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.SwipeError):
+            return Response({"error": str(exc), "detail": None}, status=exc.status)
+        return super().handle_exception(exc)
+
+
+class NextPhotosView(SwipeAPIView):
+    @extend_schema(
+        summary="The next photos to swipe",
+        parameters=[OpenApiParameter("n", int, description=f"How many (1-{MAX_NEXT}, default 5)")],
+        responses={200: NextOutSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request):
+        n = query_int(request, "n", default=5, low=1, high=MAX_NEXT)
+        user_data = services.swiper_for_request(request, create=False)
+        photos = next_photos_for(user_data, n=n)
+        return Response({"photos": [photo_payload(request, p) for p in photos]})
+
+
+class SwipeView(SwipeAPIView):
+    @extend_schema(
+        summary="Like or dislike a photo",
+        request=SwipeInSerializer,
+        responses={200: SwipeOutSerializer, 201: SwipeOutSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request):
+        incoming = SwipeInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        user_data = services.swiper_for_request(request, create=True)
+        outcome = services.record_swipe(
+            user_data=user_data, photo_id=incoming.validated_data["photo"], liked=incoming.validated_data["liked"]
+        )
+        body = {
+            "recorded": outcome.created,
+            "photo": outcome.swipe.photo_id,
+            "liked": outcome.swipe.liked,
+            "swipe_count": user_data.swipe_count,
+            "top_cities": ranked_payload(user_data, limit=5),
+        }
+        return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
+
+
+class UndoView(SwipeAPIView):
+    @extend_schema(
+        summary="Undo the last swipe",
+        request=None,
+        responses={200: UndoOutSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request):
+        user_data = services.swiper_for_request(request, create=False)
+        if user_data is None:
+            raise services.NothingToUndo("there is no swipe to undo")
+        swipe = services.undo_last_swipe(user_data=user_data)
+        return Response(
+            {
+                "undone": photo_payload(request, swipe.photo),
+                "liked": swipe.liked,
+                "swipe_count": user_data.swipe_count,
+                "top_cities": ranked_payload(user_data, limit=5),
+            }
+        )
+
+
+class ResultsView(SwipeAPIView):
+    @extend_schema(
+        summary="Cities ranked by this swiper's score",
+        parameters=[OpenApiParameter("limit", int, description=f"How many (1-{MAX_RESULTS}, default 10)")],
+        responses={200: ResultsOutSerializer, 400: ErrorSerializer},
+    )
+    def get(self, request):
+        limit = query_int(request, "limit", default=10, low=1, high=MAX_RESULTS)
+        user_data = services.swiper_for_request(request, create=False)
+        return Response(
+            {
+                "swipe_count": user_data.swipe_count if user_data else 0,
+                "rule": services.current_rule(),
+                "cities": ranked_payload(user_data, limit=limit),
+            }
+        )
+
+
+class ResetView(SwipeAPIView):
+    @extend_schema(summary="Start over", request=None, responses={200: ResetOutSerializer})
+    def post(self, request):
+        user_data = services.swiper_for_request(request, create=False)
+        retracted = services.reset_swipes(user_data=user_data) if user_data else 0
+        return Response({"retracted": retracted, "swipe_count": 0})

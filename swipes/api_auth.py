@@ -1,0 +1,16 @@
+from rest_framework.authentication import SessionAuthentication
+
+
+class CsrfEnforcingSessionAuthentication(SessionAuthentication):
+    """Session auth that checks CSRF for anonymous sessions too.
+
+    DRF's SessionAuthentication only checks CSRF for logged-in users, but anonymous swipers
+    have state (their scores) that another site must not be able to change.
+    """
+
+    def authenticate(self, request):
+        user = getattr(request._request, "user", None)
+        if user is None or not user.is_active:
+            self.enforce_csrf(request)
+            return None
+        return super().authenticate(request)

@@ -1,0 +1,88 @@
+"""Server-rendered pages. They work without JavaScript; static/js/swipe.js enhances them."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.forms import UserCreationForm
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from photos.models import Photo
+from swipes import services
+from swipes.api import photo_payload
+from swipes.forms import SwipeForm
+from swipes.selectors import next_photos_for, rank_cities_for
+
+PREFETCH = 5
+
+
+def swipe_page(request):
+    user_data = services.swiper_for_request(request, create=False)
+    upcoming = next_photos_for(user_data, n=PREFETCH)
+    top = rank_cities_for(user_data, limit=3)
+    return render(
+        request,
+        "swipes/swipe.html",
+        {
+            "photo": upcoming[0] if upcoming else None,
+            "upcoming": [photo_payload(request, p) for p in upcoming],
+            "swipe_count": user_data.swipe_count if user_data else 0,
+            "top_cities": top,
+            "collection_empty": not Photo.objects.exists(),
+        },
+    )
+
+
+@require_POST
+def swipe_submit(request):
+    form = SwipeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That swipe was not understood; please try again.")
+        return redirect("swipes:swipe")
+    user_data = services.swiper_for_request(request, create=True)
+    try:
+        services.record_swipe(user_data=user_data, photo_id=form.cleaned_data["photo"], liked=form.cleaned_data["liked"])
+    except services.SwipeError as error:
+        messages.error(request, str(error))
+    return redirect("swipes:swipe")
+
+
+@require_POST
+def undo_submit(request):
+    user_data = services.swiper_for_request(request, create=False)
+    try:
+        if user_data is None:
+            raise services.NothingToUndo("there is no swipe to undo")
+        services.undo_last_swipe(user_data=user_data)
+    except services.SwipeError as error:
+        messages.info(request, str(error).capitalize() + ".")
+    return redirect("swipes:swipe")
+
+
+@require_POST
+def reset_submit(request):
+    user_data = services.swiper_for_request(request, create=False)
+    if user_data is not None:
+        services.reset_swipes(user_data=user_data)
+    messages.success(request, "Starting over: your scores are back to zero.")
+    return redirect("swipes:swipe")
+
+
+def results_page(request):
+    user_data = services.swiper_for_request(request, create=False)
+    ranked = rank_cities_for(user_data, limit=10, photos_per_city=3)
+    return render(
+        request,
+        "swipes/results.html",
+        {"ranked": ranked, "swipe_count": user_data.swipe_count if user_data else 0},
+    )
+
+
+def signup(request):
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        services.swiper_for_request(request, create=True)  # keeps the swipes made before signing up
+        messages.success(request, "Account created: your swipes now follow you to any device.")
+        return redirect("swipes:swipe")
+    return render(request, "registration/signup.html", {"form": form})
