@@ -55,15 +55,35 @@ class PhotoAdmin(admin.ModelAdmin):
     list_select_related = ("city", "model_version")
     list_per_page = 50
     readonly_fields = (
-        "preview", "content_hash", "queue_position", "width", "height", "top_3", "probabilities", "model_version",
+        "preview",
+        "content_hash",
+        "queue_position",
+        "width",
+        "height",
+        "top_3",
+        "probabilities",
+        "model_version",
         "created",
     )
     fieldsets = (
         (None, {"fields": ("preview", "city", "hidden", "title")}),
         ("Credit", {"fields": ("author", "licence", "licence_url", "page_url", "source", "source_url")}),
         ("Model", {"fields": ("top_3", "model_version", "probabilities")}),
-        ("Storage", {"fields": ("image", "display_image", "thumbnail", "width", "height", "content_hash",
-                                "queue_position", "created")}),
+        (
+            "Storage",
+            {
+                "fields": (
+                    "image",
+                    "display_image",
+                    "thumbnail",
+                    "width",
+                    "height",
+                    "content_hash",
+                    "queue_position",
+                    "created",
+                )
+            },
+        ),
     )
 
     @admin.display(description="photo")
@@ -83,14 +103,14 @@ class PhotoAdmin(admin.ModelAdmin):
         rows = top_predictions(obj)
         if not rows:
             return "not predicted"
-        return format_html_join(
-            ", ", "{} {}%", ((city.name if city else "?", f"{p * 100:.0f}") for city, p in rows)
-        )
+        return format_html_join(", ", "{} {}%", ((city.name if city else "?", f"{p * 100:.0f}") for city, p in rows))
 
     @admin.display(description="credit")
     def credit_line(self, obj: Photo) -> str:
         if obj.page_url:
-            return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_url, obj.author or "source")
+            return format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_url, obj.author or "source"
+            )
         return obj.author or "—"
 
 

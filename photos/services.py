@@ -95,7 +95,9 @@ def city_from_folder_name(folder: str, *, default_country: str) -> tuple[City, b
 
 def _record_reject(source: str, reference: str, reason: str) -> None:
     if reference:
-        IngestReject.objects.update_or_create(source=source, reference=reference[:1000], defaults={"reason": reason[:300]})
+        IngestReject.objects.update_or_create(
+            source=source, reference=reference[:1000], defaults={"reason": reason[:300]}
+        )
 
 
 def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, reference: str = "") -> IngestResult:

@@ -16,6 +16,10 @@ def json_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         message = "invalid input"
         response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        message = f"{exc.detail} Send a JSON body with Content-Type: application/json."
+        detail = None
+        response.status_code = status.HTTP_400_BAD_REQUEST
     elif isinstance(detail, dict) and "detail" in detail:
         message = str(detail["detail"])
         detail = None

@@ -90,9 +90,7 @@ def next_photos_for(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
     queryset = Photo.objects.servable().select_related("city")
     if user_data is None or user_data.pk is None:
         return list(queryset.order_by("queue_position")[:n])
-    unswiped = queryset.exclude(
-        Exists(live_swipes(user_data).filter(photo=OuterRef("pk")))
-    ).order_by("queue_position")
+    unswiped = queryset.exclude(Exists(live_swipes(user_data).filter(photo=OuterRef("pk")))).order_by("queue_position")
     ahead = list(unswiped.filter(queue_position__gt=user_data.queue_position)[:n])
     if len(ahead) < n:
         ahead += list(unswiped.filter(queue_position__lte=user_data.queue_position)[: n - len(ahead)])
@@ -120,7 +118,8 @@ def rank_cities_for(user_data: UserSwipeData | None, *, limit: int = 10, photos_
     if photos_per_city and ranked:
         wanted = {k for k, _ in ranked}
         by_city: dict[str, list[tuple[float, int, Photo]]] = {k: [] for k in wanted}
-        for swipe in live_swipes(user_data).select_related("photo"):
+        # The liked photos that added most to each city: what a person recognises as "why".
+        for swipe in live_swipes(user_data).filter(liked=True).select_related("photo"):
             for key in wanted:
                 value = swipe.contribution.get(key, 0.0)
                 if value > 0:

@@ -105,9 +105,7 @@ def record_swipe(*, user_data: UserSwipeData, photo_id: int, liked: bool) -> Swi
         return SwipeOutcome(previous, created=False)
     rule = current_rule()
     contribution = swipe_contribution_for(photo, liked, rule=rule)
-    swipe = Swipe.objects.create(
-        user_data=locked, photo=photo, liked=liked, contribution=contribution, rule=rule
-    )
+    swipe = Swipe.objects.create(user_data=locked, photo=photo, liked=liked, contribution=contribution, rule=rule)
     locked.scores = scoring.add_contribution(locked.scores, contribution)
     locked.swipe_count += 1
     locked.queue_position = max(locked.queue_position, photo.queue_position)

@@ -40,7 +40,9 @@ def swipe_submit(request):
         return redirect("swipes:swipe")
     user_data = services.swiper_for_request(request, create=True)
     try:
-        services.record_swipe(user_data=user_data, photo_id=form.cleaned_data["photo"], liked=form.cleaned_data["liked"])
+        services.record_swipe(
+            user_data=user_data, photo_id=form.cleaned_data["photo"], liked=form.cleaned_data["liked"]
+        )
     except services.SwipeError as error:
         messages.error(request, str(error))
     return redirect("swipes:swipe")

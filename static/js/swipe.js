@@ -153,6 +153,9 @@ function swipe(liked) {
   const photo = queue.shift();
   const leaving = card;
   card = null;
+  leaving.removeAttribute("id");
+  leaving.setAttribute("aria-hidden", "true");
+  leaving.style.pointerEvents = "none";
   const direction = liked ? 1 : -1;
   leaving.classList.remove("dragging", "settle");
   leaving.classList.add("fly");

@@ -1,0 +1,31 @@
+import pytest
+from django.core.cache import cache
+
+
+@pytest.fixture(autouse=True)
+def isolated_media_and_cache(settings, tmp_path):
+    """Every test writes its files to its own folder and starts with an empty cache."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    """A browser-like client: it sends the CSRF token like swipe.js does (X-CSRFToken header)."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.get("/")  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+
+    def post(path, data=None, *, raw: str | bytes | None = None, content_type="application/json", csrf=True):
+        import json
+
+        body = raw if raw is not None else json.dumps(data if data is not None else {})
+        headers = {"HTTP_X_CSRFTOKEN": token} if csrf else {}
+        return client.post(path, body, content_type=content_type, **headers)
+
+    client.post_json = post
+    return client

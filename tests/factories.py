@@ -1,0 +1,58 @@
+"""Test data made on the spot: cities, Pillow-drawn photos, model versions."""
+
+import io
+import itertools
+
+from PIL import Image, ImageDraw
+
+from ml.models import ModelVersion
+from photos.models import City, Photo
+from photos.services import PhotoCredit, city_get_or_create, ingest_photo
+
+_counter = itertools.count(1)
+
+
+def image_bytes(
+    *, colour: tuple[int, int, int] | None = None, size=(320, 240), fmt="JPEG", seed: int | None = None
+) -> bytes:
+    """A small real image; different seeds give different bytes (so different content hashes)."""
+    n = seed if seed is not None else next(_counter)
+    colour = colour or ((n * 37) % 256, (n * 91) % 256, (n * 53) % 256)
+    image = Image.new("RGB", size, colour)
+    draw = ImageDraw.Draw(image)
+    x = (n * 7) % (size[0] - 20)
+    draw.rectangle([x, 0, x + 20, size[1] // 2], fill=(255 - colour[0], 80, 160))
+    draw.text((10, 10), f"#{n}", fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def make_city(name: str | None = None, *, country: str = "US", region: str = "") -> City:
+    city, _ = city_get_or_create(name=name or f"City {next(_counter)}", country=country, region=region)
+    return city
+
+
+def make_photo(city: City | None = None, **credit: str) -> Photo:
+    result = ingest_photo(data=image_bytes(), city=city, credit=PhotoCredit(**credit))
+    assert result.status == "imported", result.reason
+    return result.photo
+
+
+def make_model_version(cities: list[City], *, active: bool = True, name: str | None = None) -> ModelVersion:
+    return ModelVersion.objects.create(
+        name=name or f"test-model-{next(_counter)}",
+        backbone="efficientnet_lite0",
+        cities=[c.pk for c in cities],
+        is_active=active,
+    )
+
+
+def set_prediction(photo: Photo, model_version: ModelVersion, probabilities: list[float]) -> Photo:
+    from photos.services import bump_collection_version
+
+    photo.probabilities = probabilities
+    photo.model_version = model_version
+    photo.save(update_fields=["probabilities", "model_version"])
+    bump_collection_version()
+    return photo

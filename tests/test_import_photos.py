@@ -1,0 +1,116 @@
+"""manage.py import_photos DIR: the prototype's DIR/<city>/*.jpg layout."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from photos.models import City, IngestReject, Photo
+from tests.factories import image_bytes, make_city
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("import_photos", *args, "--no-progress", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    root = tmp_path / "photos"
+    for city, count in (("Denver", 3), ("new_york", 2), ("Portland, OR", 1)):
+        (root / city).mkdir(parents=True)
+        for i in range(count):
+            (root / city / f"{i}.jpg").write_bytes(image_bytes())
+    return root
+
+
+def test_it_imports_a_folder_tree_creating_cities(photo_dir):
+    output = run(str(photo_dir))
+    assert "Imported 6, duplicates 0, rejected 0" in output
+    assert sorted(City.objects.values_list("name", "region")) == [("Denver", ""), ("New York", ""), ("Portland", "OR")]
+    assert Photo.objects.filter(city__name="Denver").count() == 3
+    photo = Photo.objects.first()
+    assert photo.display_image.name.startswith("photos/display/")
+    assert photo.width == 320 and photo.height == 240
+
+
+def test_it_skips_what_it_already_has_on_a_rerun(photo_dir):
+    run(str(photo_dir))
+    (photo_dir / "Denver" / "new.jpg").write_bytes(image_bytes())
+    output = run(str(photo_dir))
+    assert "Imported 1, duplicates 6, rejected 0" in output
+    assert Photo.objects.count() == 7
+
+
+def test_it_never_stores_the_same_bytes_twice(tmp_path):
+    same = image_bytes()
+    for city in ("Denver", "Boston"):
+        (tmp_path / city).mkdir()
+        (tmp_path / city / "a.jpg").write_bytes(same)
+    assert "Imported 1, duplicates 1" in run(str(tmp_path))
+    assert Photo.objects.count() == 1
+
+
+def test_it_reuses_existing_cities(photo_dir):
+    denver = make_city("Denver")
+    run(str(photo_dir))
+    assert Photo.objects.filter(city=denver).count() == 3
+
+
+def test_it_rejects_broken_files_with_reasons_and_keeps_going(photo_dir):
+    (photo_dir / "Denver" / "page.jpg").write_bytes(b"<!DOCTYPE html><html>Not found</html>")
+    (photo_dir / "Denver" / "cut.jpg").write_bytes(image_bytes()[:400])
+    (photo_dir / "Denver" / "empty.jpg").write_bytes(b"")
+    output = run(str(photo_dir))
+    assert "Imported 6, duplicates 0, rejected 3" in output
+    assert "not an image" in output and "broken image" in output and "empty file" in output
+    assert set(IngestReject.objects.values_list("reference", flat=True)) == {
+        "Denver/page.jpg",
+        "Denver/cut.jpg",
+        "Denver/empty.jpg",
+    }
+
+
+def test_it_refuses_a_decompression_bomb(tmp_path, settings):
+    settings.CITYVIBES_MAX_IMAGE_PIXELS = 1_000_000
+    (tmp_path / "Denver").mkdir()
+    bomb = io.BytesIO()
+    Image.new("L", (4000, 4000)).save(bomb, format="PNG")  # 16 Mpx that compress to a few KB
+    (tmp_path / "Denver" / "bomb.png").write_bytes(bomb.getvalue())
+    (tmp_path / "Denver" / "ok.jpg").write_bytes(image_bytes())
+    output = run(str(tmp_path))
+    assert "Imported 1, duplicates 0, rejected 1" in output
+    assert "too many pixels" in output
+
+
+def test_it_converts_other_formats_to_rgb_jpeg(tmp_path):
+    (tmp_path / "Miami").mkdir()
+    (tmp_path / "Miami" / "a.png").write_bytes(image_bytes(fmt="PNG"))
+    run(str(tmp_path))
+    with Photo.objects.get().image.open() as f:
+        assert Image.open(f).format == "JPEG"
+
+
+def test_it_fails_with_a_one_line_reason_for_a_missing_or_empty_folder(tmp_path):
+    with pytest.raises(CommandError, match="is not a directory"):
+        run(str(tmp_path / "nope"))
+    with pytest.raises(CommandError, match="no images found"):
+        run(str(tmp_path))
+
+
+def test_it_exits_non_zero_from_the_shell_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_photos", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"CommandError: {tmp_path / 'missing'} is not a directory"

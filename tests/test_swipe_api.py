@@ -1,0 +1,181 @@
+"""The JSON API: each endpoint's happy path and each kind of bad input."""
+
+import pytest
+
+from swipes.models import Swipe, UserSwipeData
+from tests.factories import make_city, make_photo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def collection():
+    denver, miami = make_city("Denver"), make_city("Miami")
+    photos = [
+        make_photo(
+            c, author="Ann Author", licence="CC BY 4.0", licence_url="https://creativecommons.org/licenses/by/4.0/"
+        )
+        for c in (denver, denver, miami, miami)
+    ]
+    return denver, miami, photos
+
+
+def assert_json_error(response, status: int, fragment: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert fragment in body["error"], body
+    assert "detail" in body
+
+
+def test_it_returns_the_next_photos_with_credit_and_display_urls(api_client, collection):
+    response = api_client.get("/api/photos/next?n=3")
+    assert response.status_code == 200
+    photos = response.json()["photos"]
+    assert len(photos) == 3
+    first = photos[0]
+    assert first["image_url"].startswith("http://testserver/media/photos/display/")
+    assert first["credit"] == {
+        "author": "Ann Author",
+        "licence": "CC BY 4.0",
+        "licence_url": "https://creativecommons.org/licenses/by/4.0/",
+        "page_url": "",
+        "source": "",
+    }
+    positions = [p.queue_position for p in sorted(collection[2], key=lambda p: p.queue_position)]
+    assert [p["id"] for p in photos] == [
+        next(p.pk for p in collection[2] if p.queue_position == pos) for pos in positions[:3]
+    ]
+
+
+def test_it_records_a_swipe_and_returns_the_top_cities(api_client, collection):
+    denver, _, photos = collection
+    response = api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["recorded"] is True
+    assert body["swipe_count"] == 1
+    assert body["top_cities"][0]["id"] == denver.pk
+    assert Swipe.objects.count() == 1
+
+
+def test_it_is_idempotent_for_a_repeated_swipe(api_client, collection):
+    photo = collection[2][0]
+    api_client.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
+    again = api_client.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
+    assert again.status_code == 200
+    assert again.json()["recorded"] is False
+    assert again.json()["swipe_count"] == 1
+    assert_json_error(api_client.post_json("/api/swipes", {"photo": photo.pk, "liked": False}), 409, "undo first")
+
+
+def test_it_skips_swiped_photos_in_the_next_batch(api_client, collection):
+    first = api_client.get("/api/photos/next?n=1").json()["photos"][0]["id"]
+    api_client.post_json("/api/swipes", {"photo": first, "liked": False})
+    ids = [p["id"] for p in api_client.get("/api/photos/next?n=10").json()["photos"]]
+    assert first not in ids and len(ids) == 3
+
+
+def test_it_undoes_the_last_swipe(api_client, collection):
+    photos = collection[2]
+    api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True})
+    api_client.post_json("/api/swipes", {"photo": photos[2].pk, "liked": True})
+    response = api_client.post_json("/api/swipes/undo")
+    assert response.status_code == 200
+    assert response.json()["undone"]["id"] == photos[2].pk
+    assert response.json()["swipe_count"] == 1
+    assert response.json()["top_cities"][0]["id"] == collection[0].pk
+
+
+def test_it_says_409_when_there_is_nothing_to_undo(api_client, collection):
+    assert_json_error(api_client.post_json("/api/swipes/undo"), 409, "no swipe to undo")
+
+
+def test_it_ranks_cities_in_results(api_client, collection):
+    denver, miami, photos = collection
+    api_client.post_json("/api/swipes", {"photo": photos[2].pk, "liked": True})
+    api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": False})
+    body = api_client.get("/api/results?limit=10").json()
+    assert body["swipe_count"] == 2
+    assert body["rule"] == "llr"
+    assert [c["id"] for c in body["cities"]] == [miami.pk, denver.pk]
+    assert body["cities"][0]["score"] > 0 > body["cities"][1]["score"]
+    assert len(api_client.get("/api/results?limit=1").json()["cities"]) == 1
+
+
+def test_it_resets(api_client, collection):
+    api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True})
+    response = api_client.post_json("/api/reset")
+    assert response.json() == {"retracted": 1, "swipe_count": 0}
+    assert api_client.get("/api/results").json()["cities"] == []
+
+
+def test_it_keeps_anonymous_sessions_apart(api_client, collection, client):
+    api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True})
+    assert client.get("/api/results").json()["swipe_count"] == 0
+    assert UserSwipeData.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"liked": True}, "invalid input"),
+        ({"photo": 1}, "invalid input"),
+        ({"photo": "1", "liked": True}, "invalid input"),
+        ({"photo": 1, "liked": "yes"}, "invalid input"),
+        ({"photo": 1.5, "liked": True}, "invalid input"),
+        ({"photo": -3, "liked": True}, "invalid input"),
+        ([1, 2], "invalid input"),
+    ],
+)
+def test_it_rejects_missing_or_ill_typed_fields_with_400(api_client, collection, body, fragment):
+    response = api_client.post_json("/api/swipes", body)
+    assert_json_error(response, 400, fragment)
+    assert Swipe.objects.count() == 0
+
+
+def test_it_names_the_bad_field(api_client, collection):
+    body = api_client.post_json("/api/swipes", {"photo": 1, "liked": "yes"}).json()
+    assert "liked" in body["detail"]
+
+
+def test_it_rejects_an_unknown_photo_with_400(api_client, collection):
+    assert_json_error(api_client.post_json("/api/swipes", {"photo": 999999, "liked": True}), 400, "does not exist")
+    assert UserSwipeData.objects.get().swipe_count == 0
+
+
+def test_it_rejects_non_json_with_400(api_client, collection):
+    assert_json_error(api_client.post_json("/api/swipes", raw="photo=1&liked=true"), 400, "JSON parse error")
+    assert_json_error(
+        api_client.post_json("/api/swipes", raw="photo=1", content_type="application/x-www-form-urlencoded"),
+        400,
+        "Unsupported media type",
+    )
+
+
+def test_it_rejects_an_oversized_body_with_400(api_client, collection):
+    huge = '{"photo": 1, "liked": true, "pad": "' + "x" * 100_000 + '"}'
+    assert_json_error(api_client.post_json("/api/swipes", raw=huge), 400, "too large")
+    assert Swipe.objects.count() == 0
+
+
+@pytest.mark.parametrize("query", ["n=0", "n=51", "n=abc", "n="])
+def test_it_rejects_bad_batch_sizes_with_400(api_client, collection, query):
+    assert_json_error(api_client.get(f"/api/photos/next?{query}"), 400, "between 1 and 50")
+
+
+def test_it_rejects_a_swipe_without_the_csrf_token(api_client, collection):
+    response = api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True}, csrf=False)
+    assert_json_error(response, 403, "CSRF")
+    assert Swipe.objects.count() == 0
+
+
+def test_it_publishes_an_openapi_schema_for_every_endpoint(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    paths = response.json()["paths"] if response["Content-Type"].startswith("application/json") else None
+    if paths is None:
+        import yaml  # drf-spectacular depends on PyYAML
+
+        paths = yaml.safe_load(response.content)["paths"]
+    assert {"/api/photos/next", "/api/swipes", "/api/swipes/undo", "/api/results", "/api/reset"} <= set(paths)

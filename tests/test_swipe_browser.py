@@ -1,0 +1,174 @@
+"""The swipe page in real headless Chromium: drag, keys, buttons, undo, results."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photos.models import Photo
+from swipes import scoring
+from tests.factories import make_city, make_model_version, make_photo, set_prediction
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test are still sync.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def collection():
+    """Six photos whose predictions we choose after seeing the queue order, so the test knows what it swipes."""
+    cities = [make_city("Denver"), make_city("Miami"), make_city("Boston")]
+    version = make_model_version(cities)
+    photos = sorted(
+        (
+            make_photo(
+                cities[i % 3],
+                author=f"Author {i}",
+                licence="CC BY 4.0",
+                licence_url="https://creativecommons.org/licenses/by/4.0/",
+            )
+            for i in range(6)
+        ),
+        key=lambda p: p.queue_position,
+    )
+    vectors = {}
+    for i, photo in enumerate(photos):
+        vector = [0.1, 0.1, 0.1]
+        vector[i % 3] = 0.8
+        photo.city = cities[i % 3]
+        photo.save(update_fields=["city"])
+        set_prediction(photo, version, vector)
+        vectors[photo.pk] = np.array(vector)
+    return cities, photos, vectors
+
+
+def current_card_id(page) -> int:
+    return int(page.locator("#card").get_attribute("data-photo-id"))
+
+
+def drag_card(page, dx: int) -> None:
+    box = page.locator("#card").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + 10, steps=6)
+    page.mouse.move(x + dx, y + 20, steps=6)
+    page.mouse.up()
+
+
+def wait_for_count(page, n: int) -> None:
+    page.wait_for_function(f"document.getElementById('swipe-count').textContent === '{n}'")
+
+
+def test_it_swipes_by_drag_key_and_button_undoes_and_ranks_as_the_probabilities_say(chromium, live_server, collection):
+    cities, photos, vectors = collection
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("#card img")
+    page.wait_for_function("document.querySelector('#card img').naturalWidth > 0")
+    assert page.locator("#card .credit").inner_text().startswith("Author")
+    page.screenshot(path=str(ARTIFACTS / "swipe-desktop.png"))
+
+    liked_by_drag = current_card_id(page)
+    drag_card(page, 320)
+    wait_for_count(page, 1)
+
+    noped_by_key = current_card_id(page)
+    assert noped_by_key != liked_by_drag
+    page.keyboard.press("ArrowLeft")
+    wait_for_count(page, 2)
+
+    liked_by_button = current_card_id(page)
+    page.get_by_role("button", name="Like").click()
+    wait_for_count(page, 3)
+
+    page.get_by_role("button", name="Undo").click()
+    wait_for_count(page, 2)
+    assert current_card_id(page) == liked_by_button  # the undone photo is back on top
+
+    page.goto(f"{live_server.url}/results/")
+    ranked_ids = [int(x) for x in page.locator(".ranked-city").evaluate_all("els => els.map(e => e.dataset.cityId)")]
+    page.screenshot(path=str(ARTIFACTS / "results-desktop.png"), full_page=True)
+
+    # What the probabilities say: replay like(drag) + nope(key) with the default rule, independently of the app.
+    mean = np.mean([vectors[p.pk] for p in photos], axis=0)
+    total = scoring.swipe_contribution(
+        vectors[liked_by_drag], True, rule="llr", mean=mean
+    ) + scoring.swipe_contribution(vectors[noped_by_key], False, rule="llr", mean=mean)
+    expected = [cities[i].pk for i in np.argsort(-total, kind="stable")]
+    assert ranked_ids == expected
+    liked_city = Photo.objects.get(pk=liked_by_drag).city_id
+    noped_city = Photo.objects.get(pk=noped_by_key).city_id
+    assert ranked_ids[0] == liked_city and ranked_ids[-1] == noped_city
+    assert errors == []
+    context.close()
+
+
+def test_it_fits_a_phone_screen_and_works_by_touch(chromium, live_server, collection):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = chromium.new_context(viewport={"width": 360, "height": 640}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    page.wait_for_function(
+        "document.querySelector('#card img') && document.querySelector('#card img').naturalWidth > 0"
+    )
+    page.screenshot(path=str(ARTIFACTS / "swipe-phone-360x640.png"))
+    for selector in ("#card", "#like-button", "#nope-button", "#undo-button"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, selector
+        assert box["y"] + box["height"] <= 640, selector  # all controls visible without scrolling
+    first = current_card_id(page)
+    # A touch drag to the right, dispatched as pointer events the way a finger produces them.
+    page.locator("#card").evaluate(
+        """card => {
+            const r = card.getBoundingClientRect();
+            const at = (type, x) => card.dispatchEvent(new PointerEvent(type, {
+                pointerId: 7, pointerType: 'touch', isPrimary: true, bubbles: true, button: 0,
+                clientX: x, clientY: r.top + r.height / 2}));
+            at('pointerdown', r.left + 50);
+            for (let x = 50; x <= 300; x += 25) at('pointermove', r.left + x);
+            at('pointerup', r.left + 300);
+        }"""
+    )
+    wait_for_count(page, 1)
+    assert current_card_id(page) != first
+    context.close()
+
+
+def test_it_prefetches_more_photos_than_the_page_shipped(chromium, live_server, collection):
+    _, photos, _ = collection
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("#card")
+    for n in range(1, len(photos) + 1):
+        page.keyboard.press("ArrowRight")
+        wait_for_count(page, n)
+    page.wait_for_selector("#empty:not([hidden])")
+    assert "seen every photo" in page.locator("#empty").inner_text()
+    context.close()

@@ -1,0 +1,99 @@
+"""Two tabs swiping at once must not lose an update (row lock on the swiper). Needs PostgreSQL."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from swipes import scoring, services
+from swipes.models import Swipe, UserSwipeData
+from tests.factories import make_city, make_photo
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+@pytest.fixture(autouse=True)
+def require_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency is proven against PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+
+
+def run_in_threads(jobs):
+    barrier = threading.Barrier(len(jobs))
+    errors = []
+
+    def worker(job):
+        try:
+            barrier.wait()
+            job()
+        except Exception as error:  # surfaced in the main thread below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_it_applies_every_parallel_swipe_from_one_user():
+    cities = [make_city() for _ in range(4)]
+    photos = [make_photo(cities[i % 4]) for i in range(16)]
+    user = UserSwipeData.objects.create()
+    jobs = [
+        (
+            lambda p=p, i=i: services.record_swipe(
+                user_data=UserSwipeData.objects.get(pk=user.pk), photo_id=p.pk, liked=i % 3 != 0
+            )
+        )
+        for i, p in enumerate(photos)
+    ]
+    assert run_in_threads(jobs) == []
+    stored = UserSwipeData.objects.get(pk=user.pk)
+    log = Swipe.objects.filter(user_data=user).order_by("id")
+    assert stored.swipe_count == 16 == log.count()
+    assert (
+        scoring.scores_differ(stored.scores, scoring.replay(log.values_list("contribution", flat=True)), tolerance=0)
+        == []
+    )
+
+
+def test_it_counts_the_same_swipe_fired_from_two_tabs_once():
+    photo = make_photo(make_city())
+    user = UserSwipeData.objects.create()
+    jobs = [
+        lambda: services.record_swipe(user_data=UserSwipeData.objects.get(pk=user.pk), photo_id=photo.pk, liked=True)
+        for _ in range(6)
+    ]
+    assert run_in_threads(jobs) == []
+    assert UserSwipeData.objects.get(pk=user.pk).swipe_count == 1
+    assert Swipe.objects.filter(user_data=user).count() == 1
+
+
+def test_it_keeps_scores_consistent_when_undos_race_with_swipes():
+    photos = [make_photo(make_city()) for _ in range(8)]
+    user = UserSwipeData.objects.create()
+    for p in photos[:4]:
+        services.record_swipe(user_data=user, photo_id=p.pk, liked=True)
+
+    def undo():
+        try:
+            services.undo_last_swipe(user_data=UserSwipeData.objects.get(pk=user.pk))
+        except services.NothingToUndo:
+            pass
+
+    jobs = [undo, undo] + [
+        (lambda p=p: services.record_swipe(user_data=UserSwipeData.objects.get(pk=user.pk), photo_id=p.pk, liked=False))
+        for p in photos[4:]
+    ]
+    assert run_in_threads(jobs) == []
+    stored = UserSwipeData.objects.get(pk=user.pk)
+    live = Swipe.objects.filter(user_data=user, retracted_at__isnull=True).order_by("id")
+    assert stored.swipe_count == live.count() == 6
+    assert (
+        scoring.scores_differ(stored.scores, scoring.replay(live.values_list("contribution", flat=True)), tolerance=0)
+        == []
+    )
