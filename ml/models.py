@@ -14,7 +14,10 @@ class ModelVersion(models.Model):
     image_size = models.PositiveIntegerField(default=224)
     cities = models.JSONField(default=list, help_text="Ordered City ids; every probability vector follows this order.")
     metrics = models.JSONField(default=dict, blank=True)
-    artifact = models.FileField(upload_to=artifact_upload_to, blank=True)
+    artifact = models.FileField(upload_to=artifact_upload_to, blank=True, help_text="The classifier head (.keras).")
+    backbone_artifact = models.FileField(
+        upload_to=artifact_upload_to, blank=True, help_text="Fine-tuned backbone weights; empty = stock weights."
+    )
     is_active = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
 
@@ -28,3 +31,24 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{' (active)' if self.is_active else ''}"
+
+
+class PhotoEmbedding(models.Model):
+    """Cached backbone features of one photo's bytes (view 0: as is; views 1..n: augmented copies)."""
+
+    content_hash = models.CharField(max_length=64)
+    backbone = models.CharField(max_length=40)
+    image_size = models.PositiveIntegerField()
+    view = models.PositiveSmallIntegerField(default=0)
+    vector = models.BinaryField(help_text="float32 features, little-endian")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_hash", "backbone", "image_size", "view"], name="one_embedding_per_photo_view"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backbone}@{self.image_size} view {self.view} of {self.content_hash[:10]}"

@@ -1,8 +1,35 @@
-"""Writes for the ml app."""
+"""Writes for the ml app: activating, training and batch-predicting model versions."""
 
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.core.files import File
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
+from ml.backbones import UnknownBackbone, get_backbone
+from ml.embeddings import ensure_embeddings, load_embeddings
 from ml.models import ModelVersion
+from ml.training import build_head, classification_metrics, stratified_split, train_head
+from photos.models import Photo
+from photos.services import bump_collection_version
+
+# progress("stage name", total) -> advance(n)
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def no_progress(stage: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+class TrainingError(Exception):
+    """Training cannot start or finish; str(error) is a one-line reason."""
 
 
 @transaction.atomic
@@ -11,4 +38,371 @@ def activate_model_version(*, model_version: ModelVersion) -> ModelVersion:
     ModelVersion.objects.select_for_update().filter(is_active=True).exclude(pk=model_version.pk).update(is_active=False)
     model_version.is_active = True
     model_version.save(update_fields=["is_active"])
+    bump_collection_version()
     return model_version
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    backbone: str = "efficientnet_lite0"
+    image_size: int | None = None  # None: the backbone's own input size
+    epochs: int = 30
+    batch_size: int = 32
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    seed: int = 0
+    min_photos_per_city: int = 5
+    augment_views: int = 2  # augmented copies per training photo, on top of the photo itself
+    dropout: float = 0.2
+    fine_tune: bool = False
+    fine_tune_layers: int = 20
+    fine_tune_epochs: int = 2
+    activate: bool = False
+    name: str = ""
+
+
+@dataclass
+class TrainingOutcome:
+    version: ModelVersion
+    activated: bool
+    activation_reason: str
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
+    skipped_cities: dict[str, int] = field(default_factory=dict)
+
+
+def train_model_version(*, options: TrainingOptions, progress: ProgressFactory = no_progress) -> TrainingOutcome:
+    """Train a classifier head (optionally fine-tune the backbone) and record it as a ModelVersion."""
+    started = time.monotonic()
+    try:
+        backbone = get_backbone(options.backbone)
+    except UnknownBackbone as error:
+        raise TrainingError(str(error)) from None
+    image_size = options.image_size or backbone.input_size
+    if not 0 <= options.val_fraction < 1 or not 0 <= options.test_fraction < 1:
+        raise TrainingError("validation and test fractions must be between 0 and 1")
+    if options.val_fraction + options.test_fraction >= 0.9:
+        raise TrainingError("validation + test fractions leave too little to train on")
+
+    photos = list(
+        Photo.objects.filter(hidden=False, city__isnull=False)
+        .select_related("city")
+        .only("id", "content_hash", "image", "display_image", "city")
+        .order_by("pk")
+    )
+    photos, skipped = _cities_with_enough(photos, options.min_photos_per_city)
+    report = ensure_embeddings(
+        photos,
+        backbone_name=backbone.name,
+        image_size=image_size,
+        views=1 + options.augment_views,
+        batch_size=options.batch_size,
+        on_progress=progress("embedding", len(photos) * (1 + options.augment_views)),
+    )
+    unreadable_ids = {pk for pk, _ in report.unreadable}
+    photos, more_skipped = _cities_with_enough(
+        [p for p in photos if p.pk not in unreadable_ids], options.min_photos_per_city
+    )
+    skipped.update(more_skipped)
+
+    cities = sorted({p.city for p in photos}, key=lambda c: (c.name, c.region, c.country, c.pk))
+    index = {city.pk: i for i, city in enumerate(cities)}
+    labels = np.array([index[p.city_id] for p in photos])
+    split = stratified_split(
+        labels, val_fraction=options.val_fraction, test_fraction=options.test_fraction, seed=options.seed
+    )
+    features = _feature_matrix(photos, backbone.name, image_size, view=0)
+    x_train = np.concatenate(
+        [features[split.train]]
+        + [
+            _feature_matrix([photos[i] for i in split.train], backbone.name, image_size, view=v)
+            for v in range(1, 1 + options.augment_views)
+        ]
+    )
+    y_train = np.tile(labels[split.train], 1 + options.augment_views)
+
+    head = build_head(backbone.feature_dim, len(cities), dropout=options.dropout, seed=options.seed)
+    epoch_bar = progress("epochs", options.epochs)
+    history = train_head(
+        head,
+        x_train,
+        y_train,
+        features[split.val],
+        labels[split.val],
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        on_epoch=lambda epoch, logs: epoch_bar(1),
+    )
+
+    extractor = None
+    if options.fine_tune:
+        extractor = _fine_tune(
+            photos, labels, split, head, backbone.name, image_size, options, progress("fine-tune epochs", 1)
+        )
+        probabilities = _probabilities_from_images(photos, extractor, head, backbone.name, image_size, options)
+    else:
+        probabilities = np.asarray(head.predict(features, batch_size=256, verbose=0), dtype=np.float64)
+
+    metrics = _metrics(photos, cities, labels, split, probabilities, skipped)
+    metrics.update(
+        backbone=backbone.name,
+        image_size=image_size,
+        fine_tuned=options.fine_tune,
+        epochs_run=len(history),
+        history=history,
+        training_seconds=round(time.monotonic() - started, 2),
+        embeddings={"computed": report.computed, "cached": report.cached, "unreadable": len(report.unreadable)},
+        options={k: v for k, v in asdict(options).items() if k not in ("activate", "name")},
+    )
+    version = _save_version(options, backbone.name, image_size, cities, metrics, head, extractor)
+    activated, reason = _maybe_activate(version, options.activate, photos, split.val)
+    return TrainingOutcome(version, activated, reason, report.unreadable, skipped)
+
+
+def _cities_with_enough(photos: list[Photo], minimum: int) -> tuple[list[Photo], dict[str, int]]:
+    counts = Counter(p.city_id for p in photos)
+    names = {p.city_id: p.city.display_name for p in photos}
+    kept = [p for p in photos if counts[p.city_id] >= minimum]
+    skipped = {names[cid]: n for cid, n in counts.items() if n < minimum}
+    if len({p.city_id for p in kept}) < 2:
+        have = ", ".join(f"{names[cid]}: {n}" for cid, n in counts.most_common(5)) or "no labelled photos"
+        raise TrainingError(f"need at least 2 cities with {minimum}+ readable labelled photos each (have {have})")
+    return kept, skipped
+
+
+def _feature_matrix(photos: Sequence[Photo], backbone: str, image_size: int, *, view: int) -> np.ndarray:
+    found = load_embeddings([p.content_hash for p in photos], backbone_name=backbone, image_size=image_size, view=view)
+    return np.stack([found[p.content_hash] for p in photos])
+
+
+def _fine_tune(photos, labels, split, head, backbone_name, image_size, options, advance):
+    """Unfreeze the top of the backbone and train it with the head on augmented images, at a low rate."""
+    import keras
+
+    from ml.backbones import get_backbone
+    from ml.embeddings import photo_array
+
+    extractor = get_backbone(backbone_name).build(weights="imagenet", input_size=image_size)
+    for layer in extractor.layers:
+        layer.trainable = False
+    trainable = [layer for layer in extractor.layers if layer.weights][-options.fine_tune_layers :]
+    for layer in trainable:
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)  # keep BN statistics
+    model = keras.Model(extractor.input, head(extractor.output))
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="categorical_crossentropy", metrics=["accuracy"])
+    train_photos = [photos[i] for i in split.train]
+    train_labels = keras.utils.to_categorical(labels[split.train], head.output_shape[-1])
+    rng = np.random.default_rng(options.seed)
+
+    class AugmentedPhotos(keras.utils.PyDataset):
+        def __len__(self):
+            return int(np.ceil(len(train_photos) / options.batch_size))
+
+        def __getitem__(self, i):
+            rows = range(i * options.batch_size, min(len(train_photos), (i + 1) * options.batch_size))
+            views = rng.integers(0, 1 + options.augment_views, size=len(rows))
+            x = np.stack(
+                [
+                    photo_array(train_photos[r], backbone_name=backbone_name, image_size=image_size, view=int(v))
+                    for r, v in zip(rows, views)
+                ]
+            )
+            return x, train_labels[list(rows)]
+
+    model.fit(AugmentedPhotos(), epochs=options.fine_tune_epochs, verbose=0)
+    advance(1)
+    return extractor
+
+
+def _probabilities_from_images(photos, extractor, head, backbone_name, image_size, options) -> np.ndarray:
+    from ml.embeddings import photo_array
+    from ml.pipeline import prefetched_batches
+
+    out = []
+    for batch in prefetched_batches(
+        photos,
+        lambda p: photo_array(p, backbone_name=backbone_name, image_size=image_size),
+        batch_size=options.batch_size,
+    ):
+        if batch.failed:
+            raise TrainingError(f"photo {batch.failed[0][0].pk} became unreadable during fine-tuning")
+        out.append(head.predict_on_batch(extractor.predict_on_batch(batch.arrays)))
+    return np.asarray(np.concatenate(out), dtype=np.float64)
+
+
+def _metrics(photos, cities, labels, split, probabilities, skipped) -> dict:
+    k = len(cities)
+    parts = {name: classification_metrics(probabilities[idx], labels[idx], k) for name, idx in asdict(split).items()}
+    per_city = {}
+    for i, city in enumerate(cities):
+        per_city[str(city.pk)] = {
+            "name": city.display_name,
+            "photos": int((labels == i).sum()),
+            "train": int((labels[split.train] == i).sum()),
+            "val": int((labels[split.val] == i).sum()),
+            "test": int((labels[split.test] == i).sum()),
+            "val_accuracy": parts["val"]["per_class_accuracy"].get(i),
+            "test_accuracy": parts["test"]["per_class_accuracy"].get(i),
+        }
+    summary = {name: {key: part[key] for key in ("count", "accuracy", "top5_accuracy")} for name, part in parts.items()}
+    return {
+        **summary,
+        "per_city": per_city,
+        "confusion": {
+            "order": [c.pk for c in cities],
+            "val": parts["val"]["confusion"],
+            "test": parts["test"]["confusion"],
+        },
+        "photos_per_city": {str(c.pk): per_city[str(c.pk)]["photos"] for c in cities},
+        "skipped_cities": skipped,
+    }
+
+
+def _save_version(options, backbone_name, image_size, cities, metrics, head, extractor) -> ModelVersion:
+    name = options.name or f"{backbone_name}-{timezone.now():%Y%m%d-%H%M%S}"
+    if ModelVersion.objects.filter(name=name).exists():
+        raise TrainingError(f"a model version named {name!r} already exists")
+    version = ModelVersion(
+        name=name, backbone=backbone_name, image_size=image_size, cities=[c.pk for c in cities], metrics=metrics
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        head_path = Path(tmp) / "head.keras"
+        head.save(head_path)
+        with head_path.open("rb") as f:
+            version.artifact.save("head.keras", File(f), save=False)
+        if extractor is not None:
+            weights_path = Path(tmp) / "backbone.weights.h5"
+            extractor.save_weights(weights_path)
+            with weights_path.open("rb") as f:
+                version.backbone_artifact.save("backbone.weights.h5", File(f), save=False)
+    version.save()
+    return version
+
+
+def _maybe_activate(version: ModelVersion, force: bool, photos: list[Photo], val_idx: np.ndarray) -> tuple[bool, str]:
+    """Activate when asked, when nothing is active, or when the new version beats the active one on this val split."""
+    active = ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).first()
+    new_acc = version.metrics["val"]["accuracy"]
+    if force:
+        reason = "activated as asked (--activate)"
+    elif active is None:
+        reason = "activated: there was no active model"
+    elif new_acc is None:
+        return False, "not activated: no validation split to compare on (use --activate)"
+    else:
+        old_acc = accuracy_on(active, [photos[i] for i in val_idx])
+        version.metrics["activation"] = {"compared_with": active.name, "active_val_accuracy": old_acc}
+        version.save(update_fields=["metrics"])
+        if old_acc is not None and new_acc <= old_acc:
+            return False, f"not activated: val accuracy {new_acc:.3f} does not beat {active.name}'s {old_acc:.3f}"
+        reason = f"activated: val accuracy {new_acc:.3f} beats {active.name}'s {old_acc:.3f}"
+    activate_model_version(model_version=version)
+    return True, reason
+
+
+def accuracy_on(version: ModelVersion, photos: list[Photo]) -> float | None:
+    """How often `version` names the labelled city of these photos (photos it cannot read are skipped)."""
+    from ml.embeddings import photo_array
+    from ml.inference import classifier_for
+    from ml.pipeline import prefetched_batches
+
+    if not photos or not version.artifact:
+        return None
+    classifier = classifier_for(version)
+    correct = total = 0
+    for batch in prefetched_batches(
+        photos,
+        lambda p: photo_array(p, backbone_name=version.backbone, image_size=version.image_size),
+        batch_size=32,
+    ):
+        if batch.arrays is None:
+            continue
+        predicted = np.asarray(version.cities)[classifier.predict_arrays(batch.arrays).argmax(axis=1)]
+        correct += int(sum(int(c) == p.city_id for c, p in zip(predicted, batch.items)))
+        total += len(batch.items)
+    return correct / total if total else None
+
+
+@dataclass
+class PredictReport:
+    model_version: str
+    todo: int = 0
+    predicted: int = 0
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
+
+
+def photos_to_predict(model_version: ModelVersion, *, redo_all: bool):
+    queryset = Photo.objects.all()
+    if not redo_all:
+        queryset = queryset.filter(
+            Q(probabilities__isnull=True) | Q(model_version__isnull=True) | ~Q(model_version=model_version)
+        )
+    return queryset.only("id", "content_hash", "image", "display_image").order_by("pk")
+
+
+def predict_photos(
+    *,
+    model_version: ModelVersion | None = None,
+    redo_all: bool = False,
+    batch_size: int = 64,
+    chunk_size: int = 512,
+    progress: ProgressFactory = no_progress,
+) -> PredictReport:
+    """Write every photo's probability vector for a model version (the active one by default).
+
+    Resumable: photos already predicted by this version are skipped (unless redo_all), and
+    results are committed chunk by chunk, so an interrupted run loses at most one chunk.
+    """
+    from ml.inference import classifier_for
+    from ml.pipeline import prefetched_batches
+
+    model_version = model_version or ModelVersion.objects.filter(is_active=True).first()
+    if model_version is None:
+        raise TrainingError("no active model version: train one with manage.py train_model --activate")
+    classifier = classifier_for(model_version)
+    todo = list(photos_to_predict(model_version, redo_all=redo_all))
+    report = PredictReport(model_version=model_version.name, todo=len(todo))
+    advance = progress("predicting", len(todo))
+    for start in range(0, len(todo), chunk_size):
+        chunk = todo[start : start + chunk_size]
+        done: list[Photo] = []
+        probabilities: list[np.ndarray] = []
+        if classifier.fine_tuned:
+            for batch in prefetched_batches(chunk, lambda p: photo_array_for(p, model_version), batch_size=batch_size):
+                report.unreadable += [(p.pk, reason) for p, reason in batch.failed]
+                if batch.arrays is not None:
+                    done += batch.items
+                    probabilities.append(classifier.predict_arrays(batch.arrays))
+                advance(len(batch.items) + len(batch.failed))
+        else:
+            embedded = ensure_embeddings(
+                chunk,
+                backbone_name=model_version.backbone,
+                image_size=model_version.image_size,
+                batch_size=batch_size,
+                on_progress=advance,
+            )
+            report.unreadable += embedded.unreadable
+            failed = {pk for pk, _ in embedded.unreadable}
+            done = [p for p in chunk if p.pk not in failed]
+            if done:
+                features = _feature_matrix(done, model_version.backbone, model_version.image_size, view=0)
+                probabilities.append(classifier.predict_features(features))
+        if done:
+            _write_probabilities(done, np.concatenate(probabilities), model_version)
+            report.predicted += len(done)
+    bump_collection_version()
+    return report
+
+
+def photo_array_for(photo: Photo, model_version: ModelVersion) -> np.ndarray:
+    from ml.embeddings import photo_array
+
+    return photo_array(photo, backbone_name=model_version.backbone, image_size=model_version.image_size)
+
+
+@transaction.atomic
+def _write_probabilities(photos: list[Photo], probabilities: np.ndarray, model_version: ModelVersion) -> None:
+    for photo, vector in zip(photos, probabilities):
+        photo.probabilities = [round(float(p), 6) for p in vector]
+        photo.model_version = model_version
+    Photo.objects.bulk_update(photos, ["probabilities", "model_version"], batch_size=500)

@@ -56,3 +56,22 @@ def set_prediction(photo: Photo, model_version: ModelVersion, probabilities: lis
     photo.save(update_fields=["probabilities", "model_version"])
     bump_collection_version()
     return photo
+
+
+def make_demo_collection(*, cities: int = 3, per_city: int = 8, seed: int = 1) -> dict[City, list[Photo]]:
+    """Labelled synthetic photos with a distinct look per city (photos.demo), ingested like real ones."""
+    import random
+
+    from photos.demo import DEMO_CITIES, draw_photo
+
+    rng = random.Random(seed)
+    collection: dict[City, list[Photo]] = {}
+    for name, base, accent, motif in DEMO_CITIES[:cities]:
+        city = make_city(name.split(",")[0])
+        collection[city] = []
+        for _ in range(per_city):
+            buffer = io.BytesIO()
+            draw_photo(rng, base, accent, motif).save(buffer, format="JPEG", quality=88)
+            result = ingest_photo(data=buffer.getvalue(), city=city, credit=PhotoCredit(source="test"))
+            collection[city].append(result.photo)
+    return collection
