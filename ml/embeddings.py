@@ -72,24 +72,37 @@ def ensure_embeddings(
                 failed_photos.add(photo.pk)
                 report.unreadable.append((photo.pk, reason))
         if batch.arrays is not None:
-            features = np.asarray(model.predict_on_batch(batch.arrays), dtype="<f4")
-            PhotoEmbedding.objects.bulk_create(
-                [
-                    PhotoEmbedding(
-                        content_hash=photo.content_hash,
-                        backbone=backbone_name,
-                        image_size=image_size,
-                        view=view,
-                        vector=features[i].tobytes(),
-                    )
-                    for i, (photo, view) in enumerate(batch.items)
-                ],
-                ignore_conflicts=True,
-            )
+            features = model.predict_on_batch(batch.arrays)
+            photos_, views_ = zip(*batch.items)
+            store_embeddings(photos_, features, backbone_name=backbone_name, image_size=image_size, views=views_)
             report.computed += len(batch.items)
         if on_progress:
             on_progress(len(batch.items) + len(batch.failed))
     return report
+
+
+def store_embeddings(
+    photos: Sequence[Photo],
+    features: np.ndarray,
+    *,
+    backbone_name: str,
+    image_size: int,
+    views: Sequence[int] | None = None,
+) -> None:
+    features = np.asarray(features, dtype="<f4")
+    PhotoEmbedding.objects.bulk_create(
+        [
+            PhotoEmbedding(
+                content_hash=photo.content_hash,
+                backbone=backbone_name,
+                image_size=image_size,
+                view=views[i] if views is not None else 0,
+                vector=features[i].tobytes(),
+            )
+            for i, photo in enumerate(photos)
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def load_embeddings(

@@ -46,10 +46,20 @@ def _load_batch(items: Sequence[T], load: Callable[[T], np.ndarray]) -> Batch[T]
 
 
 def prefetched_batches(
-    items: Sequence[T], load: Callable[[T], np.ndarray], *, batch_size: int, workers: int = 2
+    items: Sequence[T],
+    load: Callable[[T], np.ndarray],
+    *,
+    batch_size: int,
+    workers: int = 2,
+    first_batch_size: int | None = None,
 ) -> Iterator[Batch[T]]:
-    """Yield batches in order; the next batches are loaded in background threads meanwhile."""
-    chunks = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    """Yield batches in order; the next batches are loaded in background threads meanwhile.
+
+    A small first batch gets the model going sooner while the following ones load.
+    """
+    first = min(first_batch_size or batch_size, batch_size)
+    chunks = [items[:first]] + [items[i : i + batch_size] for i in range(first, len(items), batch_size)]
+    chunks = [chunk for chunk in chunks if chunk]
     if not chunks:
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:

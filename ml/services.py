@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ml.backbones import UnknownBackbone, get_backbone
-from ml.embeddings import ensure_embeddings, load_embeddings
+from ml.embeddings import ensure_embeddings, load_embeddings, store_embeddings
 from ml.models import ModelVersion
 from ml.training import build_head, classification_metrics, stratified_split, train_head
 from photos.models import Photo
@@ -349,8 +349,10 @@ def predict_photos(
 ) -> PredictReport:
     """Write every photo's probability vector for a model version (the active one by default).
 
-    Resumable: photos already predicted by this version are skipped (unless redo_all), and
-    results are committed chunk by chunk, so an interrupted run loses at most one chunk.
+    Photos whose backbone features are cached only need the head. The others stream through
+    decode -> backbone -> head with the next batch decoded in the background; their features
+    are cached on the way. Results are committed every `chunk_size` photos, so an interrupted
+    run loses at most one chunk, and a re-run skips what this version already predicted.
     """
     from ml.inference import classifier_for
     from ml.pipeline import prefetched_batches
@@ -359,37 +361,48 @@ def predict_photos(
     if model_version is None:
         raise TrainingError("no active model version: train one with manage.py train_model --activate")
     classifier = classifier_for(model_version)
+    backbone, size = model_version.backbone, model_version.image_size
     todo = list(photos_to_predict(model_version, redo_all=redo_all))
     report = PredictReport(model_version=model_version.name, todo=len(todo))
     advance = progress("predicting", len(todo))
-    for start in range(0, len(todo), chunk_size):
-        chunk = todo[start : start + chunk_size]
-        done: list[Photo] = []
-        probabilities: list[np.ndarray] = []
+    pending: list[tuple[Photo, np.ndarray]] = []
+
+    def emit(photos: Sequence[Photo], probabilities: np.ndarray) -> None:
+        pending.extend(zip(photos, probabilities))
+        if len(pending) >= chunk_size:
+            flush()
+        advance(len(photos))
+
+    def flush() -> None:
+        if pending:
+            _write_probabilities(pending, model_version)
+            report.predicted += len(pending)
+            pending.clear()
+
+    uncached = todo
+    if not classifier.fine_tuned:
+        uncached = []
+        for start in range(0, len(todo), chunk_size):
+            part = todo[start : start + chunk_size]
+            cached = load_embeddings([p.content_hash for p in part], backbone_name=backbone, image_size=size)
+            known = [p for p in part if p.content_hash in cached]
+            if known:
+                emit(known, classifier.predict_features(np.stack([cached[p.content_hash] for p in known])))
+            uncached += [p for p in part if p.content_hash not in cached]
+
+    load = lambda p: photo_array_for(p, model_version)  # noqa: E731
+    for batch in prefetched_batches(uncached, load, batch_size=batch_size, first_batch_size=min(8, batch_size)):
+        report.unreadable += [(p.pk, reason) for p, reason in batch.failed]
+        advance(len(batch.failed))
+        if batch.arrays is None:
+            continue
         if classifier.fine_tuned:
-            for batch in prefetched_batches(chunk, lambda p: photo_array_for(p, model_version), batch_size=batch_size):
-                report.unreadable += [(p.pk, reason) for p, reason in batch.failed]
-                if batch.arrays is not None:
-                    done += batch.items
-                    probabilities.append(classifier.predict_arrays(batch.arrays))
-                advance(len(batch.items) + len(batch.failed))
+            emit(batch.items, classifier.predict_arrays(batch.arrays))
         else:
-            embedded = ensure_embeddings(
-                chunk,
-                backbone_name=model_version.backbone,
-                image_size=model_version.image_size,
-                batch_size=batch_size,
-                on_progress=advance,
-            )
-            report.unreadable += embedded.unreadable
-            failed = {pk for pk, _ in embedded.unreadable}
-            done = [p for p in chunk if p.pk not in failed]
-            if done:
-                features = _feature_matrix(done, model_version.backbone, model_version.image_size, view=0)
-                probabilities.append(classifier.predict_features(features))
-        if done:
-            _write_probabilities(done, np.concatenate(probabilities), model_version)
-            report.predicted += len(done)
+            features = classifier.features(batch.arrays)
+            store_embeddings(batch.items, features, backbone_name=backbone, image_size=size)
+            emit(batch.items, classifier.predict_features(features))
+    flush()
     bump_collection_version()
     return report
 
@@ -401,8 +414,8 @@ def photo_array_for(photo: Photo, model_version: ModelVersion) -> np.ndarray:
 
 
 @transaction.atomic
-def _write_probabilities(photos: list[Photo], probabilities: np.ndarray, model_version: ModelVersion) -> None:
-    for photo, vector in zip(photos, probabilities):
+def _write_probabilities(rows: list[tuple[Photo, np.ndarray]], model_version: ModelVersion) -> None:
+    for photo, vector in rows:
         photo.probabilities = [round(float(p), 6) for p in vector]
         photo.model_version = model_version
-    Photo.objects.bulk_update(photos, ["probabilities", "model_version"], batch_size=500)
+    Photo.objects.bulk_update([photo for photo, _ in rows], ["probabilities", "model_version"], batch_size=500)

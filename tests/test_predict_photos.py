@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from ml.models import ModelVersion
+from ml.models import ModelVersion, PhotoEmbedding
 from ml.services import TrainingOptions, predict_photos, train_model_version
 from photos.models import Photo
 from swipes import services as swipe_services
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def trained(**kwargs) -> ModelVersion:
-    options = TrainingOptions(**{"epochs": 20, "augment_views": 0, "min_photos_per_city": 3, "activate": True, **kwargs})
+    options = TrainingOptions(
+        **{"epochs": 20, "augment_views": 0, "min_photos_per_city": 3, "activate": True, **kwargs}
+    )
     return train_model_version(options=options).version
 
 
@@ -60,6 +62,7 @@ def test_it_only_predicts_what_is_missing_unless_asked_for_all():
 def test_it_keeps_what_was_written_when_a_run_dies_and_resumes_from_there():
     make_demo_collection(cities=2, per_city=6)
     version = trained()
+    PhotoEmbedding.objects.all().delete()  # make every photo go through decode -> backbone -> head
     calls = {"n": 0}
 
     def dying_progress(stage, total):
@@ -72,10 +75,12 @@ def test_it_keeps_what_was_written_when_a_run_dies_and_resumes_from_there():
 
     with pytest.raises(KeyboardInterrupt):
         predict_photos(model_version=version, batch_size=2, chunk_size=4, progress=dying_progress)
-    assert Photo.objects.filter(model_version=version).count() == 4  # the first chunk was committed
+    committed = Photo.objects.filter(model_version=version).count()
+    assert committed == 4  # the first chunk was committed, the half-done second one was not
     report = predict_photos(model_version=version, batch_size=2, chunk_size=4)
     assert (report.todo, report.predicted) == (8, 8)
     assert Photo.objects.filter(model_version=version).count() == 12
+    assert PhotoEmbedding.objects.count() == 12  # features cached on the way, for the next run
 
 
 def test_it_feeds_the_swipe_loop_with_the_models_probabilities():

@@ -1,0 +1,37 @@
+"""ml/backbones.py: the registry of feature extractors."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ml.backbones import BACKBONES, UnknownBackbone, get_backbone
+
+
+def test_it_lists_the_offline_lites_and_resnet50():
+    assert set(BACKBONES) == {"efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "resnet50"}
+    assert all(BACKBONES[f"efficientnet_lite{i}"].offline for i in range(3))
+    assert not BACKBONES["resnet50"].offline  # its ImageNet weights are downloaded by Keras
+
+
+def test_it_names_the_choices_for_an_unknown_backbone():
+    with pytest.raises(UnknownBackbone, match="choose one of efficientnet_lite0"):
+        get_backbone("vgg16")
+
+
+def test_it_builds_the_resnet50_graph_with_pooled_2048_features():
+    backbone = get_backbone("resnet50")
+    model = backbone.build(weights=None, input_size=96)  # weights="imagenet" would download; not here
+    image = Image.new("RGB", (160, 120), (120, 80, 40))
+    x = backbone.preprocess(image, 96)
+    assert x.shape == (96, 96, 3)
+    assert x[0, 0].tolist() == pytest.approx([40 - 103.939, 80 - 116.779, 120 - 123.68])  # BGR, mean removed
+    assert model.predict_on_batch(x[None]).shape == (1, 2048)
+
+
+def test_it_runs_a_lite_backbone_at_another_input_size():
+    backbone = get_backbone("efficientnet_lite0")
+    model = backbone.build(weights="imagenet", input_size=128)
+    x = np.stack([backbone.preprocess(Image.new("RGB", (300, 200), c), 128) for c in ((0, 0, 0), (250, 250, 250))])
+    features = model.predict_on_batch(x)
+    assert features.shape == (2, 1280)
+    assert not np.allclose(features[0], features[1])
