@@ -67,7 +67,8 @@ def main() -> None:
     assert report.predicted == len(photos), report
 
     print(
-        f"{args.photos} photos (800x600 JPEG renditions), {args.backbone}, batch {args.batch_size}, {os.cpu_count()} cores"
+        f"{args.photos} photos (800x600 JPEG renditions), {args.backbone}, "
+        f"batch {args.batch_size}, {os.cpu_count()} cores"
     )
     print(f"bare model predict on preloaded tensors: {bare:7.1f} images/s")
     print(f"predict_photos pipeline (decode+model+DB): {pipeline:7.1f} images/s")
