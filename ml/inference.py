@@ -81,7 +81,7 @@ _cache_lock = threading.Lock()
 
 def classifier_for(model_version: ModelVersion) -> CityClassifier:
     """A loaded classifier, kept for reuse (the two most recent versions)."""
-    key = (model_version.pk, model_version.artifact.name, model_version.backbone_artifact.name)
+    key = (model_version.pk, model_version.created, model_version.artifact.name, model_version.backbone_artifact.name)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)

@@ -56,13 +56,16 @@ class PhotoOutSerializer(serializers.Serializer):
     credit = CreditSerializer()
 
 
-class RankedCitySerializer(serializers.Serializer):
-    rank = serializers.IntegerField()
+class CitySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     country = serializers.CharField()
     region = serializers.CharField()
     slug = serializers.CharField()
+
+
+class RankedCitySerializer(CitySerializer):
+    rank = serializers.IntegerField()
     score = serializers.FloatField()
 
 
