@@ -4,6 +4,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -182,9 +183,15 @@ def _fine_tune(photos, labels, split, head, backbone_name, image_size, options, 
     from ml.embeddings import photo_array
 
     extractor = get_backbone(backbone_name).build(weights="imagenet", input_size=image_size)
-    for layer in extractor.layers:
+
+    def leaves(model):
+        for layer in model.layers:
+            yield from leaves(layer) if isinstance(layer, keras.Model) else (layer,)
+
+    layers = list(leaves(extractor))
+    for layer in layers:
         layer.trainable = False
-    trainable = [layer for layer in extractor.layers if layer.weights][-options.fine_tune_layers :]
+    trainable = [layer for layer in layers if layer.weights][-options.fine_tune_layers :]
     for layer in trainable:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)  # keep BN statistics
     model = keras.Model(extractor.input, head(extractor.output))
@@ -390,18 +397,34 @@ def predict_photos(
                 emit(known, classifier.predict_features(np.stack([cached[p.content_hash] for p in known])))
             uncached += [p for p in part if p.content_hash not in cached]
 
-    load = lambda p: photo_array_for(p, model_version)  # noqa: E731
-    for batch in prefetched_batches(uncached, load, batch_size=batch_size, first_batch_size=min(8, batch_size)):
-        report.unreadable += [(p.pk, reason) for p, reason in batch.failed]
-        advance(len(batch.failed))
-        if batch.arrays is None:
-            continue
+    def run_model(batch) -> tuple[np.ndarray | None, np.ndarray]:
         if classifier.fine_tuned:
-            emit(batch.items, classifier.predict_arrays(batch.arrays))
-        else:
-            features = classifier.features(batch.arrays)
+            return None, classifier.predict_arrays(batch.arrays)
+        features = classifier.features(batch.arrays)
+        return features, classifier.predict_features(features)
+
+    def record(batch, computed: Future) -> None:
+        features, probabilities = computed.result()
+        if features is not None:
             store_embeddings(batch.items, features, backbone_name=backbone, image_size=size)
-            emit(batch.items, classifier.predict_features(features))
+        emit(batch.items, probabilities)
+
+    # Three stages overlap: threads decode the next batches, one thread runs the model (TensorFlow
+    # releases the GIL), and this thread writes the previous batch's results to the database.
+    load = lambda p: photo_array_for(p, model_version)  # noqa: E731
+    in_flight: tuple | None = None
+    with ThreadPoolExecutor(max_workers=1) as model_thread:
+        for batch in prefetched_batches(uncached, load, batch_size=batch_size, first_batch_size=min(8, batch_size)):
+            report.unreadable += [(p.pk, reason) for p, reason in batch.failed]
+            advance(len(batch.failed))
+            if batch.arrays is None:
+                continue
+            computing = (batch, model_thread.submit(run_model, batch))
+            if in_flight:
+                record(*in_flight)
+            in_flight = computing
+        if in_flight:
+            record(*in_flight)
     flush()
     bump_collection_version()
     return report

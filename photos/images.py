@@ -72,10 +72,14 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def jpeg_bytes(image: Image.Image, *, max_side: int | None = None, quality: int = 85) -> bytes:
-    """The image as a (possibly downscaled) RGB JPEG."""
+    """The image as a (possibly downscaled) RGB baseline JPEG.
+
+    Baseline, not progressive: it decodes about twice as fast, and with DCT scaling
+    (Pillow's draft mode) the model pipeline reads these renditions at half size cheaply.
+    """
     if max_side is not None and max(image.size) > max_side:
         image = image.copy()
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True)
+    image.save(buffer, format="JPEG", quality=quality, optimize=True)
     return buffer.getvalue()

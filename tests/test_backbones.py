@@ -23,9 +23,22 @@ def test_it_builds_the_resnet50_graph_with_pooled_2048_features():
     model = backbone.build(weights=None, input_size=96)  # weights="imagenet" would download; not here
     image = Image.new("RGB", (160, 120), (120, 80, 40))
     x = backbone.preprocess(image, 96)
-    assert x.shape == (96, 96, 3)
-    assert x[0, 0].tolist() == pytest.approx([40 - 103.939, 80 - 116.779, 120 - 123.68])  # BGR, mean removed
+    assert x.shape == (96, 96, 3) and x.dtype == np.uint8
     assert model.predict_on_batch(x[None]).shape == (1, 2048)
+    normalise = model.get_layer("caffe_normalisation")
+    assert np.asarray(normalise(x[None]))[0, 0, 0].tolist() == pytest.approx([40 - 103.939, 80 - 116.779, 120 - 123.68])
+
+
+def test_it_normalises_pixels_in_the_graph_exactly_like_the_bare_ports_preprocessing():
+    from ml.efficientnet_lite import build_efficientnet_lite
+    from ml.preprocessing import preprocess_image
+
+    photo = Image.effect_mandelbrot((300, 200), (-2, -1, 1, 1), 60).convert("RGB")
+    on_pixels = get_backbone("efficientnet_lite0").build(weights="imagenet", input_size=224)
+    bare = build_efficientnet_lite("lite0", include_top=False, weights="imagenet")
+    from_pixels = on_pixels.predict_on_batch(get_backbone("efficientnet_lite0").preprocess(photo, 224)[None])
+    from_floats = bare.predict_on_batch(preprocess_image(photo, 224)[None])
+    assert np.abs(from_pixels - from_floats).max() < 1e-4
 
 
 def test_it_runs_a_lite_backbone_at_another_input_size():
