@@ -114,6 +114,9 @@ def test_it_fits_a_phone_screen_and_works_by_touch(chromium, live_server, collec
         "document.querySelector('#card img') && document.querySelector('#card img').naturalWidth > 0"
     )
     page.screenshot(path=str(ARTIFACTS / "swipe-phone-360x640.png"))
+    for link in page.locator(".site-header a, .site-header button").all():
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, link.inner_text()  # the whole nav is on screen
     for selector in ("#card", "#like-button", "#nope-button", "#undo-button"):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360, selector
