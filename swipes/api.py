@@ -1,7 +1,7 @@
 """The swipe JSON API (Django REST framework). Thin: validation here, work in services/selectors."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
@@ -99,6 +99,14 @@ class ResetOutSerializer(serializers.Serializer):
     swipe_count = serializers.IntegerField()
 
 
+class NextQuerySerializer(serializers.Serializer):
+    n = serializers.IntegerField(min_value=1, max_value=MAX_NEXT, default=5, help_text="How many photos")
+
+
+class ResultsQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_RESULTS, default=10, help_text="How many cities")
+
+
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     detail = serializers.JSONField(allow_null=True)
@@ -151,7 +159,8 @@ def query_int(request, name: str, *, default: int, low: int, high: int) -> int:
 
 
 class SwipeAPIView(APIView):
-    """Refuses oversized bodies before parsing and turns service errors into JSON 4xx."""
+    # Refuses oversized bodies before parsing and turns service errors into JSON 4xx.
+    # (A comment, not a docstring: drf-spectacular would repeat a docstring on every operation.)
 
     def initial(self, request, *args, **kwargs):
         length = request.META.get("CONTENT_LENGTH") or "0"
@@ -168,7 +177,7 @@ class SwipeAPIView(APIView):
 class NextPhotosView(SwipeAPIView):
     @extend_schema(
         summary="The next photos to swipe",
-        parameters=[OpenApiParameter("n", int, description=f"How many (1-{MAX_NEXT}, default 5)")],
+        parameters=[NextQuerySerializer],
         responses={200: NextOutSerializer, 400: ErrorSerializer},
     )
     def get(self, request):
@@ -225,7 +234,7 @@ class UndoView(SwipeAPIView):
 class ResultsView(SwipeAPIView):
     @extend_schema(
         summary="Cities ranked by this swiper's score",
-        parameters=[OpenApiParameter("limit", int, description=f"How many (1-{MAX_RESULTS}, default 10)")],
+        parameters=[ResultsQuerySerializer],
         responses={200: ResultsOutSerializer, 400: ErrorSerializer},
     )
     def get(self, request):
