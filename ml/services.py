@@ -15,8 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ml.backbones import UnknownBackbone, get_backbone
-from ml.embeddings import ensure_embeddings, load_embeddings, store_embeddings
+from ml.embeddings import ensure_embeddings, load_embeddings, photo_array, store_embeddings
+from ml.inference import classifier_for
 from ml.models import ModelVersion
+from ml.pipeline import prefetched_batches
 from ml.training import build_head, classification_metrics, stratified_split, train_head
 from photos.models import Photo
 from photos.services import bump_collection_version
@@ -179,9 +181,6 @@ def _fine_tune(photos, labels, split, head, backbone_name, image_size, options, 
     """Unfreeze the top of the backbone and train it with the head on augmented images, at a low rate."""
     import keras
 
-    from ml.backbones import get_backbone
-    from ml.embeddings import photo_array
-
     extractor = get_backbone(backbone_name).build(weights="imagenet", input_size=image_size)
 
     def leaves(model):
@@ -221,9 +220,6 @@ def _fine_tune(photos, labels, split, head, backbone_name, image_size, options, 
 
 
 def _probabilities_from_images(photos, extractor, head, backbone_name, image_size, options) -> np.ndarray:
-    from ml.embeddings import photo_array
-    from ml.pipeline import prefetched_batches
-
     out = []
     for batch in prefetched_batches(
         photos,
@@ -308,17 +304,13 @@ def _maybe_activate(version: ModelVersion, force: bool, photos: list[Photo], val
 
 def accuracy_on(version: ModelVersion, photos: list[Photo]) -> float | None:
     """How often `version` names the labelled city of these photos (photos it cannot read are skipped)."""
-    from ml.embeddings import photo_array
-    from ml.inference import classifier_for
-    from ml.pipeline import prefetched_batches
-
     if not photos or not version.artifact:
         return None
     classifier = classifier_for(version)
     correct = total = 0
     for batch in prefetched_batches(
         photos,
-        lambda p: photo_array(p, backbone_name=version.backbone, image_size=version.image_size),
+        lambda p: photo_array_for(p, version),
         batch_size=32,
     ):
         if batch.arrays is None:
@@ -361,9 +353,6 @@ def predict_photos(
     are cached on the way. Results are committed every `chunk_size` photos, so an interrupted
     run loses at most one chunk, and a re-run skips what this version already predicted.
     """
-    from ml.inference import classifier_for
-    from ml.pipeline import prefetched_batches
-
     model_version = model_version or ModelVersion.objects.filter(is_active=True).first()
     if model_version is None:
         raise TrainingError("no active model version: train one with manage.py train_model --activate")
@@ -431,8 +420,6 @@ def predict_photos(
 
 
 def photo_array_for(photo: Photo, model_version: ModelVersion) -> np.ndarray:
-    from ml.embeddings import photo_array
-
     return photo_array(photo, backbone_name=model_version.backbone, image_size=model_version.image_size)
 
 
