@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_ROOT under gunicorn: compressed, and hashed names cached for a year.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,7 +131,13 @@ else:
 
 STORAGES = {
     "default": {"BACKEND": DEFAULT_FILE_STORAGE_BACKEND},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production: hashed, pre-compressed files from collectstatic (served by WhiteNoise). DEBUG and
+    # tests: plain files, so nothing needs collectstatic first.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 CACHES = {
@@ -172,6 +180,9 @@ SPECTACULAR_SETTINGS = {
 # Scoring rule for swipes: "llr" (log-likelihood ratio against the collection's mean vector,
 # the default: see bench/scoring.py and tests/test_scoring.py) or "sum" (the original rule).
 CITYVIBES_SCORING_RULE = os.environ.get("CITYVIBES_SCORING_RULE", "llr")
+# Which photo comes next: "smart" (the most informative given the swipes so far, the default:
+# see bench/discovery.py and bench/results/discovery.txt) or "queue" (the fixed queue order).
+CITYVIBES_PHOTO_ORDER = os.environ.get("CITYVIBES_PHOTO_ORDER", "smart")
 CITYVIBES_DISPLAY_MAX_SIDE = int(os.environ.get("CITYVIBES_DISPLAY_MAX_SIDE", "800"))
 CITYVIBES_THUMB_MAX_SIDE = 240
 CITYVIBES_MAX_UPLOAD_BYTES = int(os.environ.get("CITYVIBES_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
@@ -186,5 +197,18 @@ LOGGING = {
 }
 
 if not DEBUG:
+    # Production behind HTTPS: `manage.py check --deploy` passes with only DJANGO_SECRET_KEY set.
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    # HSTS starts short (60 s, easy to undo); raise to 31536000 once every subdomain serves HTTPS.
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "60"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # Behind a TLS-terminating proxy: gunicorn already trusts X-Forwarded-Proto from FORWARDED_ALLOW_IPS
+    # (cityvibes_site/gunicorn.conf.py). For other servers, name the header the proxy sets, e.g.
+    # DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (only if the proxy overwrites it on every request).
+    if os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER"):
+        _header = os.environ["DJANGO_SECURE_PROXY_SSL_HEADER"].strip().upper().replace("-", "_")
+        SECURE_PROXY_SSL_HEADER = (f"HTTP_{_header}", "https")

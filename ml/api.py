@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from ml.identify import IdentifyError, IdentifyResult, UploadRejected, identify_image
 from photos.models import City
-from swipes.api import CitySerializer, ErrorSerializer, PhotoOutSerializer, photo_payload
+from swipes.api import CitySerializer, ErrorSerializer, PhotoOutSerializer, city_fields, photo_payload
 
 MAX_TOP_K = 20
 # Multipart boundaries, headers and the small form fields on top of the file itself.
@@ -55,9 +55,7 @@ class IdentifyOutSerializer(serializers.Serializer):
 
 
 def city_payload(city: City | None) -> dict | None:
-    if city is None:
-        return None
-    return {"id": city.pk, "name": city.name, "country": city.country, "region": city.region, "slug": city.slug}
+    return None if city is None else city_fields(city)
 
 
 def identify_payload(request, result: IdentifyResult) -> dict:

@@ -1,7 +1,6 @@
 """Reads for the ml app: the active model, city similarity, and photos that look like a given one."""
 
 import threading
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ from ml.similarity import (
     unit_rows,
 )
 from photos.models import City, Photo
-from photos.services import COLLECTION_CACHE_KEY
+from photos.services import collection_version
 
 SIMILARITY_CACHE_SECONDS = 300
 # A photo "explains" a similarity when the model gives the other city at least this probability.
@@ -30,19 +29,10 @@ def active_model_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).first()
 
 
-def collection_version() -> int:
-    """Bumped by photos.services whenever photos or predictions change."""
-    return cache.get_or_set(COLLECTION_CACHE_KEY, 1, timeout=None)
-
-
 def _collection_token() -> str:
-    """A random token for the current collection version, stored in the same cache.
-
-    In-process caches key on this rather than on the version number: when the shared cache is
-    cleared (a Redis flush, a restart of a local-memory cache, every test), the version number
-    starts again at 1 but the token is new, so nothing stale is served.
-    """
-    return cache.get_or_set(f"ml:collection-token:{collection_version()}", lambda: uuid.uuid4().hex, timeout=None)
+    """In-process caches key on the collection version: it starts from the clock after the shared
+    cache is cleared (a Redis flush, every test), so nothing stale is served."""
+    return str(collection_version())
 
 
 # --- City similarity ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Writes for the photos app: cities, and the one ingestion path every photo goes through."""
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,12 +43,21 @@ def queue_position_for(content_hash: str) -> int:
     return int(content_hash[:15], 16)
 
 
+def collection_version() -> int:
+    """A token that changes whenever photos change; caches of collection statistics key on it.
+
+    Starts from the clock, not 1, so a cleared cache never brings back a version that a
+    process-local cache (swipes.selectors.photo_matrix) already saw.
+    """
+    return cache.get_or_set(COLLECTION_CACHE_KEY, time.time_ns, timeout=None)
+
+
 def bump_collection_version() -> None:
     """Tell cached collection statistics (e.g. the mean photo vector) that photos changed."""
     try:
         cache.incr(COLLECTION_CACHE_KEY)
     except ValueError:
-        cache.set(COLLECTION_CACHE_KEY, 1, timeout=None)
+        cache.set(COLLECTION_CACHE_KEY, time.time_ns(), timeout=None)
 
 
 def city_get_or_create(*, name: str, country: str, region: str = "", **details: object) -> tuple[City, bool]:

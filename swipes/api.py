@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from photos.models import Photo
 from swipes import services
-from swipes.selectors import next_photos_for, rank_cities_for
+from swipes.selectors import confidence_for, next_photos_for, rank_cities_for
 
 MAX_NEXT = 50
 MAX_RESULTS = 100
@@ -88,10 +88,20 @@ class UndoOutSerializer(serializers.Serializer):
     top_cities = RankedCitySerializer(many=True)
 
 
+class ConfidenceSerializer(serializers.Serializer):
+    leader = CitySerializer()
+    runner_up = CitySerializer()
+    leader_share = serializers.FloatField(help_text="How likely the leader is the swiper's city, 0..1")
+    swipes_to_settle = serializers.IntegerField(
+        allow_null=True, help_text="Well-chosen swipes until the leader's lead is settled; 0 = settled, null = many"
+    )
+
+
 class ResultsOutSerializer(serializers.Serializer):
     swipe_count = serializers.IntegerField()
     rule = serializers.CharField()
     cities = RankedCitySerializer(many=True)
+    confidence = ConfidenceSerializer(allow_null=True)
 
 
 class ResetOutSerializer(serializers.Serializer):
@@ -130,19 +140,27 @@ def photo_payload(request, photo: Photo) -> dict:
     }
 
 
+def city_fields(city) -> dict:
+    return {"id": city.pk, "name": city.name, "country": city.country, "region": city.region, "slug": city.slug}
+
+
 def ranked_payload(user_data, *, limit: int) -> list[dict]:
     return [
-        {
-            "rank": i,
-            "id": item.city.pk,
-            "name": item.city.name,
-            "country": item.city.country,
-            "region": item.city.region,
-            "slug": item.city.slug,
-            "score": round(item.score, 6),
-        }
+        {"rank": i, **city_fields(item.city), "score": round(item.score, 6)}
         for i, item in enumerate(rank_cities_for(user_data, limit=limit), start=1)
     ]
+
+
+def confidence_payload(user_data) -> dict | None:
+    confidence = confidence_for(user_data)
+    if confidence is None:
+        return None
+    return {
+        "leader": city_fields(confidence.leader),
+        "runner_up": city_fields(confidence.runner_up),
+        "leader_share": round(confidence.leader_share, 4),
+        "swipes_to_settle": confidence.swipes_to_settle,
+    }
 
 
 def query_int(request, name: str, *, default: int, low: int, high: int) -> int:
@@ -245,6 +263,7 @@ class ResultsView(SwipeAPIView):
                 "swipe_count": user_data.swipe_count if user_data else 0,
                 "rule": services.current_rule(),
                 "cities": ranked_payload(user_data, limit=limit),
+                "confidence": confidence_payload(user_data),
             }
         )
 

@@ -1,15 +1,18 @@
 """Reads for the swipe loop: photo vectors, the next photos for a swiper, ranked results."""
 
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 
 from ml.models import ModelVersion
 from photos.models import City, Photo
-from photos.services import COLLECTION_CACHE_KEY
-from swipes import scoring
+from photos.services import collection_version
+from swipes import ordering, scoring
 from swipes.models import Swipe, UserSwipeData
 
 MEAN_CACHE_SECONDS = 300
@@ -34,8 +37,7 @@ def photo_vector(photo: Photo, *, city_order: dict[int, list[int]] | None = None
 
 def collection_mean() -> dict[str, float]:
     """Mean vector over every servable photo (cached; invalidated when photos change)."""
-    version = cache.get_or_set(COLLECTION_CACHE_KEY, 1, timeout=None)
-    key = f"swipes:collection-mean:{version}"
+    key = f"swipes:collection-mean:{collection_version()}"
     mean = cache.get(key)
     if mean is None:
         mean = _compute_collection_mean()
@@ -82,7 +84,24 @@ def live_swipes(user_data: UserSwipeData):
     return Swipe.objects.filter(user_data=user_data, retracted_at__isnull=True)
 
 
+PHOTO_ORDERS = ("smart", "queue")
+
+
+def current_photo_order() -> str:
+    order = settings.CITYVIBES_PHOTO_ORDER
+    if order not in PHOTO_ORDERS:
+        raise ValueError(f"CITYVIBES_PHOTO_ORDER={order!r} is not one of {', '.join(PHOTO_ORDERS)}")
+    return order
+
+
 def next_photos_for(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
+    """The next n photos for this swiper, in the configured order (CITYVIBES_PHOTO_ORDER)."""
+    if current_photo_order() == "smart":
+        return _most_informative_photos(user_data, n=n)
+    return _queued_photos(user_data, n=n)
+
+
+def _queued_photos(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
     """The next n servable photos in queue order after the swiper's position, skipping swiped ones.
 
     Wraps around to the start of the queue, so photos added later are still shown.
@@ -97,12 +116,84 @@ def next_photos_for(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
     return ahead
 
 
+def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
+    """The n unswiped photos whose like/dislike would tell most about this swiper's city (swipes/ordering.py).
+
+    Walks the ranking in growing chunks and asks the database only which photos of each chunk
+    were swiped, so the cost does not grow with how many swipes the swiper has made.
+    """
+    matrix = photo_matrix()
+    if len(matrix) == 0:
+        return []
+    known = user_data is not None and user_data.pk is not None
+    scores = matrix.score_vector(user_data.scores if known else {})
+    seed = (user_data.pk * 1_000_003 + user_data.swipe_count) if known else 0
+    order = ordering.ranked_photo_indexes(matrix, scores, seed=seed)
+    chosen: list[int] = []
+    if known:
+        # Right after an undo, the undone photo comes back first, as the swipe page shows it.
+        last = Swipe.objects.filter(user_data=user_data).order_by("-id").values("photo_id", "retraction").first()
+        if last and last["retraction"] == Swipe.Retraction.UNDO and not live_swipes(user_data).filter(
+            photo_id=last["photo_id"]
+        ).exists():
+            chosen.append(last["photo_id"])
+    start, size = 0, max(4 * n, 32)
+    while len(chosen) < n and start < len(order):
+        ids = [int(i) for i in matrix.photo_ids[order[start : start + size]]]
+        swiped = set()
+        if known:
+            swiped = set(live_swipes(user_data).filter(photo_id__in=ids).values_list("photo_id", flat=True))
+        chosen += [i for i in ids if i not in swiped and i not in chosen][: n - len(chosen)]
+        start, size = start + size, size * 4
+    photos = Photo.objects.servable().select_related("city").in_bulk(chosen)
+    return [photos[i] for i in chosen if i in photos]
+
+
+_matrix_lock = threading.Lock()
+_matrix_cached: dict[str, object] = {}
+
+
+def photo_matrix() -> ordering.PhotoMatrix:
+    """Every servable photo's vector as one matrix (per process; rebuilt when photos change)."""
+    version = collection_version()
+    with _matrix_lock:
+        fresh = time.monotonic() - _matrix_cached.get("built", -1e9) < MEAN_CACHE_SECONDS
+        if _matrix_cached.get("version") != version or not fresh:
+            _matrix_cached.update(version=version, built=time.monotonic(), matrix=_build_photo_matrix())
+        return _matrix_cached["matrix"]
+
+
+def _build_photo_matrix() -> ordering.PhotoMatrix:
+    orders = dict(ModelVersion.objects.values_list("id", "cities"))
+    rows = []
+    keys: set[str] = set()
+    queryset = Photo.objects.servable().order_by("pk").values_list("pk", "city_id", "probabilities", "model_version_id")
+    for pk, city_id, probabilities, model_version_id in queryset.iterator(chunk_size=2000):
+        cities = orders.get(model_version_id)
+        if probabilities is not None and cities is not None and len(cities) == len(probabilities):
+            columns = [str(c) for c in cities]
+            rows.append((pk, columns, probabilities))
+        elif city_id is not None:
+            columns, probabilities = [str(city_id)], [1.0]
+            rows.append((pk, columns, probabilities))
+        else:
+            continue
+        keys.update(columns)
+    ordered = sorted(keys)
+    column_of = {k: i for i, k in enumerate(ordered)}
+    vectors = np.zeros((len(rows), len(ordered)), dtype=np.float32)
+    for i, (_, columns, probabilities) in enumerate(rows):
+        vectors[i, [column_of[c] for c in columns]] = probabilities
+    return ordering.PhotoMatrix.build([pk for pk, _, _ in rows], ordered, vectors)
+
+
 @dataclass
 class RankedCity:
     city: City
     score: float
     share: float  # 0..1, the bar length relative to the best absolute score
-    top_photos: list[Photo]
+    pushed_up: list[Photo]  # liked photos that raised this city's score most
+    pushed_down: list[Photo]  # disliked photos that lowered it most
 
 
 def rank_cities_for(user_data: UserSwipeData | None, *, limit: int = 10, photos_per_city: int = 0) -> list[RankedCity]:
@@ -114,20 +205,61 @@ def rank_cities_for(user_data: UserSwipeData | None, *, limit: int = 10, photos_
     cities = City.objects.in_bulk(city_ids)
     ranked = [(k, v) for k, v in ranked if int(k) in cities][:limit]
     biggest = max((abs(v) for _, v in ranked), default=0.0) or 1.0
-    movers: dict[str, list[Photo]] = {}
+    up: dict[str, list[Photo]] = {}
+    down: dict[str, list[Photo]] = {}
     if photos_per_city and ranked:
         wanted = {k for k, _ in ranked}
-        by_city: dict[str, list[tuple[float, int, Photo]]] = {k: [] for k in wanted}
-        # The liked photos that added most to each city: what a person recognises as "why".
-        for swipe in live_swipes(user_data).filter(liked=True).select_related("photo"):
+        raised: dict[str, list[tuple[float, int, Photo]]] = {k: [] for k in wanted}
+        lowered: dict[str, list[tuple[float, int, Photo]]] = {k: [] for k in wanted}
+        # What a person recognises as "why": the likes that added most to a city, and the
+        # dislikes that took most away from it.
+        for swipe in live_swipes(user_data).select_related("photo"):
             for key in wanted:
                 value = swipe.contribution.get(key, 0.0)
-                if value > 0:
-                    by_city[key].append((value, -swipe.pk, swipe.photo))
-        for key, items in by_city.items():
-            items.sort(key=lambda item: (item[0], item[1]), reverse=True)
-            movers[key] = [photo for _, _, photo in items[:photos_per_city]]
+                if swipe.liked and value > 0:
+                    raised[key].append((value, swipe.pk, swipe.photo))
+                elif not swipe.liked and value < 0:
+                    lowered[key].append((-value, swipe.pk, swipe.photo))
+        for found, target in ((raised, up), (lowered, down)):
+            for key, items in found.items():
+                items.sort(key=lambda item: (item[0], item[1]), reverse=True)
+                target[key] = [photo for _, _, photo in items[:photos_per_city]]
     return [
-        RankedCity(city=cities[int(k)], score=v, share=abs(v) / biggest, top_photos=movers.get(k, []))
+        RankedCity(
+            city=cities[int(k)],
+            score=v,
+            share=abs(v) / biggest,
+            pushed_up=up.get(k, []),
+            pushed_down=down.get(k, []),
+        )
         for k, v in ranked
     ]
+
+
+@dataclass
+class Confidence:
+    leader: City
+    runner_up: City
+    leader_share: float  # how likely the leader is the swiper's city, given the swipes (0..1)
+    swipes_to_settle: int | None  # 0: settled; None: not within the next 50 well-chosen swipes
+
+
+def confidence_for(user_data: UserSwipeData | None) -> Confidence | None:
+    """How settled the race between the swiper's two leading cities is (swipes/ordering.py)."""
+    if user_data is None or not user_data.scores:
+        return None
+    matrix = photo_matrix()
+    row_of = {int(pk): i for i, pk in enumerate(matrix.photo_ids)}
+    swiped = [row_of[pk] for pk in live_swipes(user_data).values_list("photo_id", flat=True) if pk in row_of]
+    settled = ordering.settle_estimate(matrix, user_data.scores, swiped_rows=np.array(swiped, dtype=np.int64))
+    if settled is None:
+        return None
+    cities = City.objects.in_bulk([int(settled.leader), int(settled.runner_up)])
+    if len(cities) < 2:
+        return None
+    return Confidence(
+        leader=cities[int(settled.leader)],
+        runner_up=cities[int(settled.runner_up)],
+        leader_share=settled.leader_share,
+        swipes_to_settle=settled.swipes_to_settle,
+    )

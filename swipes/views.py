@@ -10,7 +10,7 @@ from photos.models import Photo
 from swipes import services
 from swipes.api import photo_payload
 from swipes.forms import SwipeForm
-from swipes.selectors import next_photos_for, rank_cities_for
+from swipes.selectors import confidence_for, next_photos_for, rank_cities_for
 
 PREFETCH = 5
 
@@ -75,7 +75,11 @@ def results_page(request):
     return render(
         request,
         "swipes/results.html",
-        {"ranked": ranked, "swipe_count": user_data.swipe_count if user_data else 0},
+        {
+            "ranked": ranked,
+            "confidence": confidence_for(user_data) if ranked else None,
+            "swipe_count": user_data.swipe_count if user_data else 0,
+        },
     )
 
 

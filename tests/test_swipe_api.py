@@ -28,7 +28,8 @@ def assert_json_error(response, status: int, fragment: str) -> None:
     assert "detail" in body
 
 
-def test_it_returns_the_next_photos_with_credit_and_display_urls(api_client, collection):
+def test_it_returns_the_next_photos_with_credit_and_display_urls(api_client, collection, settings):
+    settings.CITYVIBES_PHOTO_ORDER = "queue"
     response = api_client.get("/api/photos/next?n=3")
     assert response.status_code == 200
     photos = response.json()["photos"]

@@ -129,7 +129,8 @@ def test_it_starts_over_on_reset_but_keeps_the_log():
     assert len(next_photos_for(user, n=10)) == 3
 
 
-def test_it_serves_photos_in_queue_order_skipping_swiped_ones_and_wrapping_around():
+def test_it_serves_photos_in_queue_order_skipping_swiped_ones_and_wrapping_around(settings):
+    settings.CITYVIBES_PHOTO_ORDER = "queue"
     city = make_city()
     photos = sorted((make_photo(city) for _ in range(6)), key=lambda p: p.queue_position)
     user = UserSwipeData.objects.create()
@@ -157,8 +158,9 @@ def test_it_shows_the_photos_that_moved_each_city_most():
     for photo in (weak, strong, other):
         services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
     ranked = {r.city: r for r in rank_cities_for(user, photos_per_city=3)}
-    assert ranked[denver].top_photos[:2] == [strong, weak]
-    assert ranked[miami].top_photos[0] == other
+    assert ranked[denver].pushed_up[:2] == [strong, weak]
+    assert ranked[miami].pushed_up[0] == other
+    assert ranked[denver].pushed_down == ranked[miami].pushed_down == []  # nothing disliked
 
 
 actions = st.lists(
@@ -210,12 +212,14 @@ def test_it_keeps_scores_equal_to_a_replay_of_the_log_whatever_the_interleaving(
     )
 
 
-def test_it_explains_a_city_only_with_photos_the_swiper_liked():
+def test_it_explains_a_city_up_with_liked_photos_and_down_with_disliked_ones():
     denver, miami = make_city("Denver"), make_city("Miami")
     liked, noped = make_photo(denver), make_photo(miami)
     user = UserSwipeData.objects.create()
     services.record_swipe(user_data=user, photo_id=liked.pk, liked=True)
     services.record_swipe(user_data=user, photo_id=noped.pk, liked=False)  # also raises Denver under llr
     ranked = {r.city: r for r in rank_cities_for(user, photos_per_city=3)}
-    assert ranked[denver].top_photos == [liked]
-    assert ranked[miami].top_photos == []
+    assert ranked[denver].pushed_up == [liked]  # the dislike raised Denver too, but is no "like" to show
+    assert ranked[denver].pushed_down == []
+    assert ranked[miami].pushed_up == []
+    assert ranked[miami].pushed_down == [noped]

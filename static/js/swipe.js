@@ -22,7 +22,9 @@ let busy = false; // one swipe animation at a time
 let pending = Promise.resolve(); // API calls run in order, so undo follows the swipe it undoes
 let swipeCount = Number(countEl.textContent) || 0;
 let fetchingMore = false;
+let refetch = false; // a swipe happened while fetching: fetch again once that fetch ends
 let exhausted = false;
+const swiped = new Set(); // photos swiped on this page, never shown again even if a fetch raced the swipe
 
 function csrfToken() {
   const input = swipeForm.querySelector("input[name=csrfmiddlewaretoken]");
@@ -55,23 +57,32 @@ function prefetch(photo) {
   }
 }
 
+// The server picks the most informative photos given every swipe so far (CITYVIBES_PHOTO_ORDER=smart),
+// so after each swipe the upcoming photos are asked for again; the card on screen stays.
 async function topUpQueue() {
-  if (fetchingMore || exhausted || queue.length >= PREFETCH) return;
+  if (fetchingMore) {
+    refetch = true;
+    return;
+  }
+  if (exhausted && !card) return;
   fetchingMore = true;
   try {
     await pending; // the server must know about swipes already made before it picks the next photos
-    const known = new Set(queue.map((p) => p.id));
-    if (card) known.add(Number(card.dataset.photoId));
-    const body = await api(`${deck.dataset.nextUrl}?n=${known.size + PREFETCH}`);
-    const fresh = body.photos.filter((p) => !known.has(p.id));
-    if (fresh.length === 0) exhausted = true;
-    queue.push(...fresh);
-    queue.forEach(prefetch);
-    if (!card) renderTop();
+    const body = await api(`${deck.dataset.nextUrl}?n=${PREFETCH + 1}`);
+    const showing = card ? Number(card.dataset.photoId) : null;
+    const fresh = body.photos.filter((p) => p.id !== showing && !swiped.has(p.id)).slice(0, PREFETCH);
+    exhausted = fresh.length === 0;
+    queue.splice(card ? 1 : 0, queue.length, ...fresh);
+    queue.slice(1, 3).forEach(prefetch);
+    if (!card && queue.length) renderTop();
   } catch (error) {
     showToast(`Could not load more photos: ${error.message}`);
   } finally {
     fetchingMore = false;
+    if (refetch) {
+      refetch = false;
+      topUpQueue();
+    }
   }
 }
 
@@ -135,7 +146,7 @@ function renderTop() {
   photoInput.value = photo.id;
   emptyEl.hidden = true;
   likeButton.disabled = nopeButton.disabled = false;
-  queue.slice(1).forEach(prefetch);
+  queue.slice(1, 3).forEach(prefetch);
 }
 
 function updateSummary(body) {
@@ -151,6 +162,7 @@ function swipe(liked) {
   if (busy || !card || !queue.length) return;
   busy = true;
   const photo = queue.shift();
+  swiped.add(photo.id);
   const leaving = card;
   card = null;
   leaving.removeAttribute("id");
@@ -180,6 +192,7 @@ function undo() {
   pending = pending
     .then(() => api(deck.dataset.undoUrl, { method: "POST", body: "{}" }))
     .then((body) => {
+      swiped.delete(body.undone.id);
       queue.unshift(body.undone);
       renderTop();
       updateSummary(body);
@@ -250,5 +263,5 @@ document.addEventListener("keydown", (event) => {
 });
 
 if (card) attachDrag(card);
-queue.slice(1).forEach(prefetch);
+queue.slice(1, 3).forEach(prefetch);
 topUpQueue();

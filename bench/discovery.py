@@ -1,0 +1,201 @@
+"""How many swipes until a swiper's favourite city is in their top 3? Strategies compared in one run.
+
+Collection (synthetic by default; --from-db uses the active ModelVersion's predictions instead)
+- K cities in families of 4 look-alikes (Denver, Boulder, ...), families grouped 4 by 4 into
+  vibes of 16 cities (mountain towns, beach cities, ...).
+- Photo counts per city are uneven (15 to 60 photos), as a real harvest is.
+- 80% of a city's photos are typical of it, with a Dirichlet vector: alpha 4 on the city, 1 on
+  its 3 look-alikes, 0.15 on the other 12 cities of its vibe, 0.01 elsewhere. The CNN mostly
+  names the city, and mixes it up with look-alikes.
+- 20% are generic for the vibe (a mountain trail that could be any mountain town): alpha 1 on
+  each city of the vibe, 0.01 elsewhere.
+
+Simulated swipers (the model, kept simple)
+- A hidden favourite city t, and a taste vector w over cities: w_t = 1, its look-alikes 0.5,
+  the rest of its vibe 0.2, every other city 0 (who loves Denver half-likes Boulder and
+  somewhat likes any mountain town).
+- A personal base rate b, uniform in [0.05, 0.3]: they also like some photos for no city reason.
+- They like a photo with vector p with probability b + (1 - b) * (w . p).
+- --from-db collections have no known families: there w is 1 on t and 0 elsewhere.
+
+Strategies
+- original:   the fixed queue (every swiper sees photos in the same shuffled order), sum rule.
+- llr+queue:  the fixed queue, llr rule (the product's scoring rule).
+- llr+smart:  llr rule, next photo = most informative given the swipes so far (swipes/ordering.py).
+- sum+smart:  sum rule with the smart order, to separate the two effects.
+
+Reported per strategy: median and 90th percentile of swipes until t enters the top 3 (and top 1)
+*for good* (it is there at that swipe and at every later one up to --max-swipes; a swiper who
+never gets there counts as more than --max-swipes), and the share of swipers with t in the top 3
+(top 1) after 20 swipes. log2(K) is the floor: a yes/no answer can at best halve the candidates.
+
+Also measured: time to pick the next photo (swipes/ordering.ranked_photo_indexes) for 10,000
+photos x 256 cities.
+
+Run: python -m bench.discovery            (about 5 minutes on 2 cores)
+     python -m bench.discovery --from-db  (the active model's predictions; needs a predicted collection)
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from swipes.ordering import PhotoMatrix, ranked_photo_indexes
+from swipes.scoring import swipe_contribution
+
+FAMILY = 4
+VIBE = 16
+GENERIC_SHARE = 0.2
+STRATEGIES = ("original", "llr+queue", "llr+smart", "sum+smart")
+CHECKPOINT = 20
+
+
+@dataclass
+class Collection:
+    name: str
+    vectors: np.ndarray  # (N, K)
+    taste: np.ndarray  # (K, K): row t is the taste vector of a swiper whose favourite is t
+
+
+def synthetic_collection(rng: np.random.Generator, *, cities: int, per_city: int = 15) -> Collection:
+    family = np.arange(cities) // FAMILY
+    vibe = np.arange(cities) // VIBE
+    counts = np.maximum(per_city, (per_city * 4 / np.sqrt(1 + rng.permutation(cities))).astype(int))
+    vectors = []
+    for city, count in enumerate(counts):
+        generic = int(np.sum(rng.random(count) < GENERIC_SHARE))
+        typical = np.full(cities, 0.01)
+        typical[vibe == vibe[city]] = 0.15
+        typical[family == family[city]] = 1.0
+        typical[city] = 4.0
+        vectors.append(rng.dirichlet(typical, size=count - generic))
+        vague = np.where(vibe == vibe[city], 1.0, 0.01)
+        vectors.append(rng.dirichlet(vague, size=generic))
+    vectors = np.vstack(vectors)[rng.permutation(int(counts.sum()))]
+    taste = np.where(vibe[:, None] == vibe[None, :], 0.2, 0.0)
+    taste[family[:, None] == family[None, :]] = 0.5
+    np.fill_diagonal(taste, 1.0)
+    return Collection(f"synthetic, {cities} cities, {len(vectors)} photos", vectors, taste)
+
+
+def db_collection() -> Collection:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityvibes_site.settings")
+    import django
+
+    django.setup()
+    from swipes.selectors import photo_matrix
+
+    matrix = photo_matrix()
+    if len(matrix) == 0:
+        sys.exit("bench.discovery: no servable photos with vectors in the database (import, train and predict first)")
+    name = f"database, {len(matrix.keys)} cities, {len(matrix)} photos"
+    return Collection(name, matrix.vectors, np.eye(len(matrix.keys)))
+
+
+def simulate(
+    collection: Collection, strategy: str, *, users: int, max_swipes: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per swiper: swipes until top 3 for good, until top 1 for good; top-3 and top-1 hits at the checkpoint."""
+    rule, order = strategy.replace("original", "sum+queue").split("+")
+    vectors = collection.vectors
+    n, k = vectors.shape
+    matrix = PhotoMatrix.build(range(n), [str(c) for c in range(k)], vectors)
+    mean = matrix.mean
+    rng = np.random.default_rng(seed)  # same swipers (favourites, base rates, coin flips) for every strategy
+    queue = np.random.default_rng(seed + 1).permutation(n)
+    to_top3 = np.full(users, max_swipes + 1)
+    to_top1 = np.full(users, max_swipes + 1)
+    hit3 = np.zeros(users, bool)
+    hit1 = np.zeros(users, bool)
+    for u in range(users):
+        favourite = int(rng.integers(k))
+        taste = collection.taste[favourite]
+        base = rng.uniform(0.05, 0.3)
+        coins = rng.random(max_swipes)
+        scores = np.zeros(k)
+        shown = np.zeros(n, bool)
+        ranks = np.empty(max_swipes, int)
+        for step in range(max_swipes):
+            if order == "queue":
+                row = queue[step]
+            else:
+                ranked = ranked_photo_indexes(matrix, scores, seed=u * 100_003 + step)
+                row = ranked[np.argmax(~shown[ranked])]
+            shown[row] = True
+            p = vectors[row]
+            liked = coins[step] < base + (1 - base) * float(taste @ p)
+            scores += swipe_contribution(p, liked, rule=rule, mean=mean)
+            # Rank as swipes.scoring.rank_cities does: higher score first, ties by key.
+            ranks[step] = int(np.sum(scores > scores[favourite]))
+        for limit, target in ((3, to_top3), (1, to_top1)):
+            outside = np.nonzero(ranks >= limit)[0]
+            target[u] = 1 if len(outside) == 0 else outside[-1] + 2
+        hit3[u] = ranks[CHECKPOINT - 1] < 3
+        hit1[u] = ranks[CHECKPOINT - 1] < 1
+    return to_top3, to_top1, hit3, hit1
+
+
+def fmt_swipes(values: np.ndarray, q: float, max_swipes: int) -> str:
+    v = float(np.percentile(values, q))
+    return f">{max_swipes}" if v > max_swipes else f"{v:.0f}"
+
+
+def pick_timing(*, photos: int = 10_000, cities: int = 256, calls: int = 200) -> tuple[float, float]:
+    rng = np.random.default_rng(0)
+    vectors = rng.dirichlet(np.full(cities, 0.05), photos)
+    matrix = PhotoMatrix.build(range(photos), [str(c) for c in range(cities)], vectors)
+    times = []
+    for i in range(calls):
+        scores = rng.normal(0, 2, cities)
+        start = time.perf_counter()
+        ranked_photo_indexes(matrix, scores, seed=i)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000, float(np.percentile(times, 99)) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--from-db", action="store_true", help="use the active model's predictions from the database")
+    parser.add_argument("--cities", type=int, nargs="+", default=[50, 256])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--max-swipes", type=int, default=80)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.max_swipes < CHECKPOINT:
+        parser.error(f"--max-swipes must be at least {CHECKPOINT}")
+
+    print(f"$ python -m bench.discovery {' '.join(sys.argv[1:])}".rstrip())
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, NumPy {np.__version__}")
+    median_ms, p99_ms = pick_timing()
+    print(f"next-photo pick, 10,000 photos x 256 cities: median {median_ms:.1f} ms, p99 {p99_ms:.1f} ms")
+    print("(target < 20 ms per request)")
+    rng = np.random.default_rng(args.seed)
+    collections = [db_collection()] if args.from_db else [synthetic_collection(rng, cities=k) for k in args.cities]
+    for collection in collections:
+        floor = np.log2(collection.cities)
+        print()
+        print(f"## {collection.name}: {args.users} swipers, up to {args.max_swipes} swipes each")
+        print(f"floor: log2(K) = {floor:.1f} swipes (each yes/no answer at best halves the candidates)")
+        print("| strategy | top-3 median | top-3 p90 | top-1 median | top-1 p90 | top-3 @20 | top-1 @20 |")
+        print("|---|---|---|---|---|---|---|")
+        for strategy in STRATEGIES:
+            started = time.perf_counter()
+            to3, to1, hit3, hit1 = simulate(
+                collection, strategy, users=args.users, max_swipes=args.max_swipes, seed=args.seed
+            )
+            m = args.max_swipes
+            print(
+                f"| {strategy} | {fmt_swipes(to3, 50, m)} | {fmt_swipes(to3, 90, m)} | {fmt_swipes(to1, 50, m)} "
+                f"| {fmt_swipes(to1, 90, m)} | {hit3.mean():.2f} | {hit1.mean():.2f} |",
+                flush=True,
+            )
+            print(f"  ({strategy}: {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

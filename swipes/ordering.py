@@ -1,0 +1,162 @@
+"""Which photo to show next, and how settled a ranking is: pure NumPy, no Django.
+
+The llr scoring rule (swipes/scoring.py) is a log-likelihood ratio under a simple model of a
+swiper: someone whose favourite city is c likes a photo with vector p with probability
+
+    q_c(p) = (p_c + e) / (1 + 2e)            (e = scoring.LLR_EPSILON)
+
+so a swiper's llr scores are, up to a term that does not depend on what they answered, the
+log-odds of "c is their city". This module turns the scores into a belief over cities and picks
+the photo whose like/dislike answer is expected to tell most about which city it is: the photo
+with the largest mutual information between the answer and the favourite city,
+
+    gain(p) = H(sum_c b_c q_c(p)) - sum_c b_c H(q_c(p))       (H: binary entropy)
+
+Photos that split the current candidates (a mountain photo when Denver and Salt Lake City are
+both likely, against a beach city) score high; photos of cities already ruled out score ~0.
+Both sums are matrix-vector products over a matrix computed once per collection, so a pick for
+10,000 photos x 256 cities costs a few milliseconds (bench/discovery.py measures it).
+
+Exploration: the belief is tempered (scores divided by `temperature`) and mixed with a uniform
+share (`exploration`), so a city that an early, noisy dislike pushed down can come back.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from swipes.scoring import LLR_EPSILON
+
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_EXPLORATION = 0.1
+# Posterior odds of the leader over the runner-up that count as "settled": 10 to 1.
+SETTLED_LOG_ODDS = float(np.log(10.0))
+
+
+def binary_entropy(q: np.ndarray) -> np.ndarray:
+    q = np.clip(q, 1e-12, 1 - 1e-12)
+    return -(q * np.log(q) + (1 - q) * np.log1p(-q))
+
+
+@dataclass(frozen=True)
+class PhotoMatrix:
+    """Every servable photo's vector, in one matrix, with what a pick needs precomputed."""
+
+    photo_ids: np.ndarray  # (N,) int64
+    keys: tuple[str, ...]  # (K,) city keys, the columns
+    vectors: np.ndarray  # (N, K) float32, the photos' vectors
+    mean: np.ndarray  # (K,) float64, the collection's mean vector
+    like_given_city: np.ndarray  # (N, K) float32: q_c(p), P(like | favourite city c)
+    entropy_given_city: np.ndarray  # (N, K) float32: H(q_c(p))
+
+    @classmethod
+    def build(
+        cls, photo_ids: Sequence[int], keys: Sequence[str], vectors: np.ndarray, *, epsilon: float = LLR_EPSILON
+    ) -> "PhotoMatrix":
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(photo_ids), len(keys))
+        q = (vectors + np.float32(epsilon)) / np.float32(1 + 2 * epsilon)
+        return cls(
+            photo_ids=np.asarray(photo_ids, dtype=np.int64),
+            keys=tuple(keys),
+            vectors=vectors,
+            mean=vectors.mean(axis=0, dtype=np.float64) if len(photo_ids) else np.zeros(len(keys)),
+            like_given_city=q,
+            entropy_given_city=binary_entropy(q).astype(np.float32),
+        )
+
+    def __len__(self) -> int:
+        return len(self.photo_ids)
+
+    def score_vector(self, scores: Mapping[str, float]) -> np.ndarray:
+        """The swiper's scores as a vector over this matrix's columns (missing cities count 0)."""
+        return np.array([scores.get(k, 0.0) for k in self.keys], dtype=np.float64)
+
+
+def belief(
+    scores: np.ndarray, *, temperature: float = DEFAULT_TEMPERATURE, exploration: float = DEFAULT_EXPLORATION
+) -> np.ndarray:
+    """How likely each city is the swiper's favourite, given their llr scores (sums to 1)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return scores
+    z = scores / max(temperature, 1e-9)
+    z = np.exp(z - z.max())
+    b = z / z.sum()
+    return (1.0 - exploration) * b + exploration / scores.size
+
+
+def information_gain(matrix: PhotoMatrix, city_belief: np.ndarray) -> np.ndarray:
+    """Expected information (nats) a like/dislike of each photo gives about the favourite city."""
+    b = city_belief.astype(np.float32)
+    p_like = matrix.like_given_city @ b
+    return binary_entropy(p_like) - matrix.entropy_given_city @ b
+
+
+def ranked_photo_indexes(
+    matrix: PhotoMatrix,
+    scores: np.ndarray,
+    *,
+    seed: int = 0,
+    temperature: float = DEFAULT_TEMPERATURE,
+    exploration: float = DEFAULT_EXPLORATION,
+) -> np.ndarray:
+    """Row indexes of the matrix, most informative photo first.
+
+    Near-ties are broken by a jitter seeded by `seed` (e.g. the swiper's id and swipe count), so
+    two new swipers do not see the very same first photos, while asking again gives the same order.
+    """
+    gain = information_gain(matrix, belief(scores, temperature=temperature, exploration=exploration))
+    jitter = np.random.default_rng(seed).random(len(gain), dtype=np.float32)
+    return np.argsort(-(gain * (1 + 0.02 * jitter)), kind="stable")
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How settled the race between the two leading cities is."""
+
+    leader: str
+    runner_up: str
+    leader_share: float  # belief that the leader is the favourite, 0..1
+    margin: float  # llr score gap, in nats
+    swipes_to_settle: int | None  # 0 when settled; None when the collection can't settle it soon
+
+
+def settle_estimate(
+    matrix: PhotoMatrix,
+    scores: Mapping[str, float],
+    *,
+    swiped_rows: np.ndarray | None = None,
+    horizon: int = 50,
+    epsilon: float = LLR_EPSILON,
+) -> Settlement | None:
+    """How many more well-chosen swipes would make the leader's lead over the runner-up settled.
+
+    A swipe moves the gap between leader A and runner-up B by
+    log((p_A+e)/(p_B+e)) - log((m_A+e)/(m_B+e)) for a like (and the matching dislike term).
+    Expecting the swiper to answer as someone who loves A would, each unswiped photo has an
+    expected gap gain; the estimate is how many of the best such photos it takes to close the
+    distance to SETTLED_LOG_ODDS. It says nothing about cities further down.
+    """
+    keyed = [k for k in matrix.keys if k in scores]
+    if len(keyed) < 2:
+        return None
+    ranked = sorted(keyed, key=lambda k: (-scores[k], k))
+    leader, runner_up = ranked[0], ranked[1]
+    margin = float(scores[leader] - scores[runner_up])
+    share = float(belief(matrix.score_vector(scores), exploration=0.0)[matrix.keys.index(leader)])
+    if margin >= SETTLED_LOG_ODDS:
+        return Settlement(leader, runner_up, share, margin, 0)
+    a, b = matrix.keys.index(leader), matrix.keys.index(runner_up)
+    pa, pb = matrix.vectors[:, a].astype(np.float64), matrix.vectors[:, b].astype(np.float64)
+    ma, mb = matrix.mean[a], matrix.mean[b]
+    like_gain = np.log((pa + epsilon) / (pb + epsilon)) - np.log((ma + epsilon) / (mb + epsilon))
+    dislike_gain = np.log((1 - pa + epsilon) / (1 - pb + epsilon)) - np.log((1 - ma + epsilon) / (1 - mb + epsilon))
+    q_like = (pa + epsilon) / (1 + 2 * epsilon)
+    expected = q_like * like_gain + (1 - q_like) * dislike_gain
+    if swiped_rows is not None and len(swiped_rows):
+        expected[swiped_rows] = 0.0
+    best = np.sort(expected[expected > 0])[::-1][:horizon]
+    needed = SETTLED_LOG_ODDS - margin
+    reached = np.nonzero(np.cumsum(best) >= needed)[0]
+    return Settlement(leader, runner_up, share, margin, int(reached[0]) + 1 if len(reached) else None)

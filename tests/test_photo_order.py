@@ -1,0 +1,156 @@
+"""Smart photo order: the next photo is the most informative one; the results say how settled they are."""
+
+import numpy as np
+import pytest
+
+from swipes import ordering, services
+from swipes.models import UserSwipeData
+from swipes.selectors import confidence_for, next_photos_for, photo_matrix
+from tests.factories import make_city, make_model_version, make_photo, set_prediction
+
+
+def small_matrix(vectors: list[list[float]]) -> ordering.PhotoMatrix:
+    vectors = np.array(vectors)
+    return ordering.PhotoMatrix.build(range(len(vectors)), [str(k) for k in range(vectors.shape[1])], vectors)
+
+
+def test_it_prefers_a_photo_that_splits_the_leading_cities_over_one_of_a_ruled_out_city():
+    # Cities 0 and 1 lead; city 2 is ruled out.
+    matrix = small_matrix([[0.9, 0.05, 0.05], [0.05, 0.05, 0.9], [0.34, 0.33, 0.33]])
+    gain = ordering.information_gain(matrix, ordering.belief(np.array([3.0, 3.0, -6.0]), exploration=0.0))
+    assert gain[0] > gain[2] > 0
+    assert gain[0] > 10 * gain[1]
+
+
+def test_it_keeps_every_city_in_play_with_the_exploration_share():
+    b = ordering.belief(np.array([50.0, 0.0, -50.0, -50.0]), exploration=0.1)
+    assert b.sum() == pytest.approx(1.0)
+    assert b.min() >= 0.1 / 4
+    assert np.argmax(b) == 0
+
+
+def test_it_orders_the_same_way_for_the_same_seed_and_differently_for_near_ties():
+    rng = np.random.default_rng(3)
+    # 200 near-identical photos (as a city's many similar shots are): which comes first is a near-tie.
+    matrix = small_matrix((np.array([0.7, 0.2, 0.1]) + rng.normal(0, 1e-4, (200, 3))).tolist())
+    scores = np.zeros(3)
+    first = ordering.ranked_photo_indexes(matrix, scores, seed=1)
+    assert np.array_equal(first, ordering.ranked_photo_indexes(matrix, scores, seed=1))
+    assert sorted(first.tolist()) == list(range(200))
+    assert any(
+        not np.array_equal(first[:5], ordering.ranked_photo_indexes(matrix, scores, seed=s)[:5]) for s in range(2, 12)
+    )
+
+
+def test_it_estimates_more_swipes_to_settle_a_closer_race():
+    matrix = small_matrix([[0.8, 0.1, 0.1]] * 20 + [[0.1, 0.8, 0.1]] * 20 + [[0.1, 0.1, 0.8]] * 20)
+    close = ordering.settle_estimate(matrix, {"0": 1.0, "1": 0.9, "2": -2.0})
+    wider = ordering.settle_estimate(matrix, {"0": 2.0, "1": 0.9, "2": -2.0})
+    settled = ordering.settle_estimate(matrix, {"0": 4.0, "1": 0.9, "2": -2.0})
+    assert (close.leader, close.runner_up) == ("0", "1")
+    assert close.swipes_to_settle > wider.swipes_to_settle > 0
+    assert settled.swipes_to_settle == 0
+    assert 0.5 < settled.leader_share < 1
+
+
+def test_it_says_when_no_photo_left_can_settle_the_race():
+    matrix = small_matrix([[0.5, 0.5, 0.0]] * 5)  # every photo looks equally like both leaders
+    estimate = ordering.settle_estimate(matrix, {"0": 1.0, "1": 0.9})
+    assert estimate.swipes_to_settle is None
+
+
+@pytest.mark.django_db
+class TestSmartOrderInTheApp:
+    @pytest.fixture
+    def world(self):
+        denver, salt_lake, miami = make_city("Denver"), make_city("Salt Lake City"), make_city("Miami")
+        version = make_model_version([denver, salt_lake, miami])
+        vectors = {
+            denver: [0.85, 0.1, 0.05],
+            salt_lake: [0.1, 0.85, 0.05],
+            miami: [0.05, 0.05, 0.9],
+        }
+        photos = {c: [set_prediction(make_photo(c), version, v) for _ in range(4)] for c, v in vectors.items()}
+        return denver, salt_lake, miami, photos
+
+    def test_it_shows_photos_that_tell_the_leaders_apart_once_a_city_is_ruled_out(self, world):
+        denver, salt_lake, miami, photos = world
+        user = UserSwipeData.objects.create()
+        for photo in photos[miami][:2]:
+            services.record_swipe(user_data=user, photo_id=photo.pk, liked=False)
+        for photo in (photos[denver][0], photos[salt_lake][0]):
+            services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+        upcoming = next_photos_for(user, n=4)
+        assert {p.city for p in upcoming} == {denver, salt_lake}  # no more Miami: it says little now
+
+    def test_it_never_serves_a_swiped_photo_and_runs_dry_when_all_are_swiped(self, world):
+        *_, photos = world
+        everything = [p for ps in photos.values() for p in ps]
+        user = UserSwipeData.objects.create()
+        for photo in everything[:-1]:
+            services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+        assert next_photos_for(user, n=5) == [everything[-1]]
+        services.record_swipe(user_data=user, photo_id=everything[-1].pk, liked=False)
+        assert next_photos_for(user, n=5) == []
+
+    def test_it_brings_an_undone_photo_back_first(self, world):
+        *_, photos = world
+        user = UserSwipeData.objects.create()
+        first = next_photos_for(user, n=1)[0]
+        services.record_swipe(user_data=user, photo_id=first.pk, liked=True)
+        second = next_photos_for(user, n=1)[0]
+        services.record_swipe(user_data=user, photo_id=second.pk, liked=False)
+        services.undo_last_swipe(user_data=user)
+        assert next_photos_for(user, n=3)[0] == second
+
+    def test_it_serves_a_newly_imported_photo_without_a_restart(self, world):
+        denver, *_ = world
+        before = photo_matrix()
+        new = make_photo(denver)
+        after = photo_matrix()
+        assert len(after) == len(before) + 1
+        assert new.pk in after.photo_ids.tolist()
+
+    def test_it_says_how_many_swipes_would_settle_the_two_leaders(self, world):
+        denver, salt_lake, miami, photos = world
+        user = UserSwipeData.objects.create()
+        services.record_swipe(user_data=user, photo_id=photos[denver][0].pk, liked=True)
+        services.record_swipe(user_data=user, photo_id=photos[miami][0].pk, liked=False)
+        confidence = confidence_for(user)
+        assert confidence.leader == denver
+        assert confidence.runner_up == salt_lake
+        assert confidence.swipes_to_settle >= 1
+        for photo in photos[denver][1:] + photos[salt_lake][:3]:
+            services.record_swipe(user_data=user, photo_id=photo.pk, liked=photo.city == denver)
+        assert confidence_for(user).swipes_to_settle == 0
+
+
+@pytest.mark.django_db
+def test_it_reports_confidence_and_pushed_down_photos_in_the_api_and_on_the_results_page(api_client):
+    denver, miami = make_city("Denver"), make_city("Miami")
+    version = make_model_version([denver, miami])
+    liked = set_prediction(make_photo(denver), version, [0.9, 0.1])
+    noped = set_prediction(make_photo(miami), version, [0.1, 0.9])
+    for _ in range(3):
+        set_prediction(make_photo(denver), version, [0.8, 0.2])
+    api_client.post_json("/api/swipes", {"photo": liked.pk, "liked": True})
+    api_client.post_json("/api/swipes", {"photo": noped.pk, "liked": False})
+
+    body = api_client.get("/api/results").json()
+    assert body["confidence"]["leader"]["name"] == "Denver"
+    assert body["confidence"]["runner_up"]["name"] == "Miami"
+    assert 0.5 < body["confidence"]["leader_share"] <= 1
+    assert isinstance(body["confidence"]["swipes_to_settle"], int)
+
+    page = api_client.get("/results/").content.decode()
+    assert 'id="confidence"' in page
+    assert "Denver" in page.split('id="confidence"')[1].split("</p>")[0]
+    assert "Disliked photos that pulled Miami down" in page
+    assert f'data-photo-id="{noped.pk}"' in page.split("Disliked photos that pulled Miami down")[1]
+
+
+@pytest.mark.django_db
+def test_it_has_no_confidence_before_the_first_swipe(api_client):
+    make_photo(make_city())
+    assert api_client.get("/api/results").json()["confidence"] is None
+    assert 'id="confidence"' not in api_client.get("/results/").content.decode()
