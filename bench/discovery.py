@@ -61,6 +61,10 @@ class Collection:
     vectors: np.ndarray  # (N, K)
     taste: np.ndarray  # (K, K): row t is the taste vector of a swiper whose favourite is t
 
+    @property
+    def cities(self) -> int:
+        return self.vectors.shape[1]
+
 
 def synthetic_collection(rng: np.random.Generator, *, cities: int, per_city: int = 15) -> Collection:
     family = np.arange(cities) // FAMILY

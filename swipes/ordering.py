@@ -30,8 +30,8 @@ from swipes.scoring import LLR_EPSILON
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_EXPLORATION = 0.1
-# Posterior odds of the leader over the runner-up that count as "settled": 10 to 1.
-SETTLED_LOG_ODDS = float(np.log(10.0))
+# Odds of the leader over the runner-up that count as "settled": 19 to 1 (95%).
+SETTLED_LOG_ODDS = float(np.log(19.0))
 
 
 def binary_entropy(q: np.ndarray) -> np.ndarray:

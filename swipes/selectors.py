@@ -243,6 +243,11 @@ class Confidence:
     leader_share: float  # how likely the leader is the swiper's city, given the swipes (0..1)
     swipes_to_settle: int | None  # 0: settled; None: not within the next 50 well-chosen swipes
 
+    @property
+    def leader_percent(self) -> int:
+        """For people: 1..99, never a claim of certainty from a handful of swipes."""
+        return int(min(99, max(1, round(100 * self.leader_share))))
+
 
 def confidence_for(user_data: UserSwipeData | None) -> Confidence | None:
     """How settled the race between the swiper's two leading cities is (swipes/ordering.py)."""

@@ -129,10 +129,11 @@ class TestSmartOrderInTheApp:
 def test_it_reports_confidence_and_pushed_down_photos_in_the_api_and_on_the_results_page(api_client):
     denver, miami = make_city("Denver"), make_city("Miami")
     version = make_model_version([denver, miami])
-    liked = set_prediction(make_photo(denver), version, [0.9, 0.1])
-    noped = set_prediction(make_photo(miami), version, [0.1, 0.9])
-    for _ in range(3):
-        set_prediction(make_photo(denver), version, [0.8, 0.2])
+    liked = set_prediction(make_photo(denver), version, [0.7, 0.3])
+    noped = set_prediction(make_photo(miami), version, [0.3, 0.7])
+    for _ in range(10):
+        set_prediction(make_photo(denver), version, [0.9, 0.1])
+        set_prediction(make_photo(miami), version, [0.1, 0.9])
     api_client.post_json("/api/swipes", {"photo": liked.pk, "liked": True})
     api_client.post_json("/api/swipes", {"photo": noped.pk, "liked": False})
 
@@ -143,8 +144,11 @@ def test_it_reports_confidence_and_pushed_down_photos_in_the_api_and_on_the_resu
     assert isinstance(body["confidence"]["swipes_to_settle"], int)
 
     page = api_client.get("/results/").content.decode()
-    assert 'id="confidence"' in page
-    assert "Denver" in page.split('id="confidence"')[1].split("</p>")[0]
+    sentence = " ".join(page.split('id="confidence"')[1].split("</p>")[0].split())
+    n = body["confidence"]["swipes_to_settle"]
+    assert n > 0  # one like and one nope settle nothing
+    assert f"About <strong>{n} more swipe{'s' if n > 1 else ''}</strong> would settle Denver vs Miami" in sentence
+    assert f"Denver leads: {round(100 * body['confidence']['leader_share'])}% likely your city" in sentence
     assert "Disliked photos that pulled Miami down" in page
     assert f'data-photo-id="{noped.pk}"' in page.split("Disliked photos that pulled Miami down")[1]
 

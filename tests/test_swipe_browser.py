@@ -57,7 +57,10 @@ def wait_for_count(page, n: int) -> None:
     page.wait_for_function(f"document.getElementById('swipe-count').textContent === '{n}'")
 
 
-def test_it_swipes_by_drag_key_and_button_undoes_and_ranks_as_the_probabilities_say(chromium, live_server, collection):
+def test_it_swipes_by_drag_key_and_button_undoes_and_ranks_as_the_probabilities_say(
+    chromium, live_server, collection, settings
+):
+    settings.CITYVIBES_PHOTO_ORDER = "queue"  # a like and a nope of different cities, so the ranking is known
     cities, photos, vectors = collection
     ARTIFACTS.mkdir(exist_ok=True)
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
@@ -150,4 +153,49 @@ def test_it_prefetches_more_photos_than_the_page_shipped(chromium, live_server, 
         wait_for_count(page, n)
     page.wait_for_selector("#empty:not([hidden])")
     assert "seen every photo" in page.locator("#empty").inner_text()
+    context.close()
+
+
+@pytest.fixture
+def three_cities():
+    """Three cities, five photos each, every photo predicted mostly as its own city."""
+    cities = [make_city("Denver"), make_city("Miami"), make_city("Boston")]
+    version = make_model_version(cities)
+    for i, city in enumerate(cities):
+        for _ in range(5):
+            vector = [0.08, 0.08, 0.08]
+            vector[i] = 0.84
+            set_prediction(make_photo(city, author=f"{city.name} author"), version, vector)
+    return cities
+
+
+def test_it_adapts_the_deck_to_the_swipes_and_explains_the_results(chromium, live_server, three_cities):
+    denver, *_ = three_cities
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server.url}/")
+    page.wait_for_selector("#card")
+    shown = []
+    # A swiper who loves Denver: like every Denver photo, nope the rest.
+    for n in range(1, 9):
+        photo = Photo.objects.get(pk=current_card_id(page))
+        shown.append(photo.city)
+        page.keyboard.press("ArrowRight" if photo.city == denver else "ArrowLeft")
+        wait_for_count(page, n)
+        # The deck is asked again after each swipe: wait until the next card reflects this swipe.
+        page.wait_for_function("!document.querySelector('#card') || document.querySelector('#card img').complete")
+    first_like = shown.index(denver)
+    # Once Denver leads, the deck keeps checking it: Denver photos come far more often than 1 in 3.
+    after = shown[first_like + 1 :]
+    assert after.count(denver) >= len(after) / 2, [c.name for c in shown]
+
+    page.goto(f"{live_server.url}/results/")
+    assert page.locator(".ranked-city .city-name").first.inner_text() == "Denver"
+    confidence = page.locator("#confidence").inner_text()
+    assert "Denver" in confidence
+    assert page.locator(".movers-down").count() >= 1  # the noped photos that pulled a city down
+    page.screenshot(path=str(ARTIFACTS / "results-confidence-desktop.png"), full_page=True)
+    assert errors == []
     context.close()
