@@ -123,8 +123,18 @@ if os.environ.get("CITYVIBES_STORAGE", "local") == "s3":
     AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None
     AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
     AWS_S3_CUSTOM_DOMAIN = os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None
+    AWS_S3_ADDRESSING_STYLE = os.environ.get("AWS_S3_ADDRESSING_STYLE") or None  # "path" for MinIO and IPs
+    AWS_S3_URL_PROTOCOL = os.environ.get("AWS_S3_URL_PROTOCOL", "https:")  # of AWS_S3_CUSTOM_DOMAIN URLs
+    AWS_LOCATION = os.environ.get("AWS_LOCATION", "")  # key prefix inside the bucket
+    # False (default): plain URLs, the bucket (or CDN) must allow public reads of photos/.
+    # True: every URL is signed and expires after AWS_QUERYSTRING_EXPIRE seconds.
     AWS_QUERYSTRING_AUTH = env_bool("AWS_QUERYSTRING_AUTH", False)
+    AWS_QUERYSTRING_EXPIRE = int(os.environ.get("AWS_QUERYSTRING_EXPIRE", "3600"))
     AWS_DEFAULT_ACL = None
+    # Photo and model files are content-addressed or named by version: they never change.
+    AWS_S3_OBJECT_PARAMETERS = {"CacheControl": "public, max-age=86400, immutable"}
+    # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment (or an IAM role),
+    # read by boto3 itself, so they never sit in settings.
     DEFAULT_FILE_STORAGE_BACKEND = "storages.backends.s3.S3Storage"
 else:
     DEFAULT_FILE_STORAGE_BACKEND = "django.core.files.storage.FileSystemStorage"

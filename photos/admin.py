@@ -3,6 +3,7 @@ from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 
 from photos.models import City, IngestReject, Photo
+from photos.services import delete_photo
 
 
 @admin.register(City)
@@ -112,6 +113,13 @@ class PhotoAdmin(admin.ModelAdmin):
                 '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_url, obj.author or "source"
             )
         return obj.author or "—"
+
+    def delete_model(self, request, obj: Photo) -> None:
+        delete_photo(photo=obj)  # removes the files from storage too
+
+    def delete_queryset(self, request, queryset) -> None:
+        for photo in queryset:
+            delete_photo(photo=photo)
 
 
 @admin.register(IngestReject)

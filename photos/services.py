@@ -167,6 +167,24 @@ def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, referen
     return IngestResult("imported", photo)
 
 
+@transaction.atomic
+def delete_photo(*, photo: Photo) -> None:
+    """Delete a photo and, once that is committed, its files (original, display, thumbnail) from storage.
+
+    Files are content-addressed, so no other photo uses them. A swiped photo cannot be deleted
+    (the swipe log keeps it: ProtectedError); hide it instead.
+    """
+    files = [(f.storage, f.name) for f in (photo.image, photo.display_image, photo.thumbnail) if f]
+    photo.delete()
+    bump_collection_version()
+
+    def delete_files() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
+
+
 @dataclass
 class ImportSummary:
     imported: int = 0
