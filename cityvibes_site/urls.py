@@ -1,11 +1,22 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from photos.views import serve_media
 
+
+def healthz(request):
+    """Liveness probe: the process answers; touches neither the database nor the cache.
+
+    Also the ceiling in bench/swipe_load.py: the cheapest request Django can serve.
+    """
+    return JsonResponse({"ok": True})
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
