@@ -201,9 +201,18 @@ def rank_cities_for(user_data: UserSwipeData | None, *, limit: int = 10, photos_
     if user_data is None or not user_data.scores:
         return []
     ranked = scoring.rank_cities(user_data.scores)
-    city_ids = [int(k) for k, _ in ranked]
-    cities = City.objects.in_bulk(city_ids)
-    ranked = [(k, v) for k, v in ranked if int(k) in cities][:limit]
+    # Load only the cities shown, in rank order (spares cover deleted cities), not every scored city:
+    # under the llr rule every city has a score, and each swipe answers with its top 5.
+    cities: dict[int, City] = {}
+    shown: list[tuple[str, float]] = []
+    batch = max(2 * limit, 16)
+    for start in range(0, len(ranked), batch):
+        chunk = ranked[start : start + batch]
+        cities.update(City.objects.order_by().in_bulk([int(k) for k, _ in chunk]))
+        shown += [(k, v) for k, v in chunk if int(k) in cities]
+        if len(shown) >= limit:
+            break
+    ranked = shown[:limit]
     biggest = max((abs(v) for _, v in ranked), default=0.0) or 1.0
     up: dict[str, list[Photo]] = {}
     down: dict[str, list[Photo]] = {}
