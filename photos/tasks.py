@@ -3,13 +3,36 @@
 from celery import shared_task
 from django.db.models import F
 
-from photos.harvest import harvest_photos
+from cityvibes_site.celery import TaskProgress
+from photos.harvest import CityHarvest, harvest_photos
 from photos.models import City
 from photos.sources import get_source
 
 
-@shared_task
-def harvest_photos_task(city_ids: list[int], source: str = "wikimedia", per_city: int = 20) -> dict:
-    """Harvest photos for these cities (most populous first); returns the summary as a dict."""
-    cities = City.objects.filter(pk__in=city_ids).order_by(F("population").desc(nulls_last=True), "name")
-    return harvest_photos(cities=list(cities), source=get_source(source), per_city=per_city).as_dict()
+@shared_task(bind=True)
+def harvest_photos_task(self, city_ids: list[int], source: str = "wikimedia", per_city: int = 20) -> dict:
+    """Harvest photos for these cities (most populous first); returns the summary as a dict.
+
+    Reports PROGRESS after each city: {"stage": "cities", "done", "total", "imported", "city"}.
+    """
+    cities = list(City.objects.filter(pk__in=city_ids).order_by(F("population").desc(nulls_last=True), "name"))
+    progress = TaskProgress(self)
+    done = imported = 0
+    progress.report(stage="cities", done=0, total=len(cities), force=True, imported=0)
+
+    def city_finished(row: CityHarvest) -> None:
+        nonlocal done, imported
+        done += 1
+        imported += row.imported
+        progress.report(
+            stage="cities",
+            done=done,
+            total=len(cities),
+            force=done == len(cities),
+            imported=imported,
+            city=row.city.display_name,
+        )
+
+    return harvest_photos(
+        cities=cities, source=get_source(source), per_city=per_city, on_progress=city_finished
+    ).as_dict()
