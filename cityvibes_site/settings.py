@@ -150,6 +150,8 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# DEBUG and tests: WhiteNoise finds files in static/ at request time (no collectstatic, no STATIC_ROOT).
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 CACHES = {
     "default": (

@@ -3,6 +3,7 @@
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -53,12 +54,22 @@ def test_it_warns_when_https_protections_are_switched_off(tmp_path):
     assert "security.W004" in result.stderr and "security.W008" in result.stderr
 
 
-def test_it_refuses_to_start_without_a_secret_key_in_one_line(tmp_path):
-    env = production_env(tmp_path)
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "manage.py", "check", "--deploy"],
+        [str(BIN / "celery"), "-A", "cityvibes_site", "worker", "--pool", "solo"],
+        [str(BIN / "gunicorn"), "-c", "cityvibes_site/gunicorn.conf.py", "cityvibes_site.wsgi"],
+    ],
+    ids=["manage.py", "celery", "gunicorn"],
+)
+def test_it_refuses_to_start_without_a_secret_key_in_one_line(tmp_path, command):
+    env = production_env(tmp_path, HOST="127.0.0.1", PORT=str(free_port()))
     del env["DJANGO_SECRET_KEY"]
-    result = manage(env, "check", "--deploy")
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert result.stderr.strip() == "ImproperlyConfigured: DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off"
+    lines = [line for line in result.stderr.splitlines() if "[INFO]" not in line]  # gunicorn's "Starting" line
+    assert lines == ["ImproperlyConfigured: DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off"]
 
 
 def free_port() -> int:
@@ -111,7 +122,7 @@ def gunicorn(tmp_path):
                 time.sleep(0.2)
         yield base, tmp_path
     finally:
-        server.terminate()  # gunicorn's graceful stop (SIGTERM)
+        server.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: the test's requests are all answered
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
