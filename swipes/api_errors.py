@@ -1,14 +1,47 @@
-"""Every API error is JSON: {"error": "one-line message", "detail": ...} with a 4xx status."""
+"""Every API error is JSON: {"error": "one-line message", "detail": ...} with a 4xx status.
+
+One status besides 4xx: 503 when the database is unreachable (outside DRF views
+swipes/middleware.py does the same), with a Retry-After header, also in detail.retry_after.
+"""
+
+import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+# Connection refused, terminated by a restart, "the database system is shutting down", too many
+# connections, a statement timeout: the request may well succeed if retried in a few seconds.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable_body() -> dict:
+    return {
+        "error": "database unavailable",
+        "detail": {"retry_after": DATABASE_RETRY_AFTER_SECONDS, "message": "try again in a few seconds"},
+    }
+
+
+def log_database_unavailable(exc: Exception) -> None:
+    lines = str(exc).strip().splitlines()
+    logger.warning("database unavailable (%s): %s", type(exc).__name__, lines[0] if lines else "")
 
 
 def json_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return Response({"error": "request body too large", "detail": None}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DATABASE_ERRORS):
+        log_database_unavailable(exc)
+        return Response(
+            database_unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let Django's 500 handling log it

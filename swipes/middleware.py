@@ -1,0 +1,71 @@
+"""A database outage (restart, failover, connection refused) answers 503, never a 500 or a traceback.
+
+Lives in swipes rather than cityvibes_site (settings, urls and Celery only) because it is the other
+half of swipes/api_errors.py: the API's error format, applied to the one failure DRF cannot see.
+
+- A view that raises OperationalError / InterfaceError: 503 through `process_exception` (DRF views
+  already answer 503 JSON themselves, in swipes/api_errors.py).
+- The same error raised outside any view, e.g. by SessionMiddleware saving the session after the
+  database went away: Django has already turned it into a 500; `__call__` swaps that for the 503.
+  (List this middleware first in MIDDLEWARE so it sees every other middleware's response.)
+
+/api/ paths get JSON {"error": "database unavailable", "detail": {"retry_after": ...}}, pages a
+short HTML page; both with Retry-After. Django itself drops the broken connection when the request
+finishes (the connection's errors_occurred flag), and CONN_HEALTH_CHECKS (settings) checks a
+persistent connection before reusing it, so the first request after a restart reconnects.
+"""
+
+import sys
+
+from django.core.signals import got_request_exception
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from swipes.api_errors import (
+    DATABASE_ERRORS,
+    DATABASE_RETRY_AFTER_SECONDS,
+    database_unavailable_body,
+    log_database_unavailable,
+)
+
+_FAILED_ON_DATABASE = "_cityvibes_database_unavailable"
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        response = JsonResponse(database_unavailable_body(), status=503)
+    else:
+        # No request context: the context processors would read the session and the user, from the
+        # database that is down.
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _remember_database_failure(sender, request=None, **kwargs) -> None:
+    """got_request_exception is sent inside Django's `except` block: sys.exc_info() is the error."""
+    error = sys.exc_info()[1]
+    if request is not None and isinstance(error, DATABASE_ERRORS):
+        log_database_unavailable(error)
+        setattr(request, _FAILED_ON_DATABASE, True)
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        got_request_exception.connect(
+            _remember_database_failure, weak=False, dispatch_uid="cityvibes-database-unavailable"
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 500 and getattr(request, _FAILED_ON_DATABASE, False):
+            return database_unavailable_response(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_ERRORS):
+            log_database_unavailable(exception)
+            return database_unavailable_response(request)
+        return None

@@ -1,0 +1,136 @@
+"""The database goes away: every request answers 503 (JSON for the API), never a 500 or a traceback.
+
+The outage is real: the test process's connection is pointed at a loopback port nobody listens on,
+so psycopg's connect fails exactly as it does while PostgreSQL restarts. (SQLite, the default test
+database, is a file in this process: it cannot go away, so these tests need PostgreSQL.)
+tests/test_postgres_restart.py restarts a real server under load.
+"""
+
+import socket
+from contextlib import contextmanager
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import include, path
+
+from swipes.models import Swipe, UserSwipeData
+from tests.clients import browser
+from tests.factories import image_bytes, make_city, make_photo
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+@pytest.fixture(autouse=True)
+def require_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database server to take away: set DATABASE_URL=postgres://... (CI does)")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # free once the socket closes: connecting is refused
+
+
+@contextmanager
+def database_unreachable():
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+def assert_database_unavailable_json(response) -> None:
+    assert response.status_code == 503, response.content[:500]
+    assert response["Content-Type"].startswith("application/json")
+    assert response["Retry-After"] == "5"
+    assert response.json() == {
+        "error": "database unavailable",
+        "detail": {"retry_after": 5, "message": "try again in a few seconds"},
+    }
+
+
+def swiper_with_a_session(photo):
+    client = browser()
+    assert client.post_json("/api/swipes", {"photo": photo.pk, "liked": True}).status_code == 201
+    return client
+
+
+def identify(client):
+    upload = SimpleUploadedFile("photo.jpg", image_bytes(), content_type="image/jpeg")
+    return client.post("/api/identify", {"image": upload}, HTTP_X_CSRFTOKEN=client.csrf_token)
+
+
+def test_it_answers_every_api_endpoint_with_503_json_while_the_database_is_down():
+    photo = make_photo(make_city("Denver"))
+    swiper = swiper_with_a_session(photo)
+    newcomer = browser()  # no session yet: the first database access is in the view itself
+
+    with database_unreachable():
+        assert_database_unavailable_json(swiper.get("/api/photos/next"))
+        assert_database_unavailable_json(swiper.get("/api/results"))
+        assert_database_unavailable_json(swiper.post_json("/api/swipes", {"photo": photo.pk, "liked": False}))
+        assert_database_unavailable_json(swiper.post_json("/api/swipes/undo"))
+        assert_database_unavailable_json(swiper.post_json("/api/reset"))
+        assert_database_unavailable_json(identify(swiper))
+
+        assert_database_unavailable_json(newcomer.get("/api/photos/next"))
+        assert_database_unavailable_json(newcomer.post_json("/api/swipes", {"photo": photo.pk, "liked": True}))
+        assert_database_unavailable_json(identify(newcomer))
+        # Someone who never swiped has no scores to look up: no database needed.
+        assert newcomer.get("/api/results").json()["swipe_count"] == 0
+
+    # Back: the next request reconnects, and nothing was written while the database was away.
+    assert swiper.get("/api/results").json()["swipe_count"] == 1
+    assert list(Swipe.objects.values_list("photo_id", "liked", "retracted_at")) == [(photo.pk, True, None)]
+    assert UserSwipeData.objects.count() == 1
+
+
+def test_it_answers_pages_with_a_plain_503_page():
+    swiper = swiper_with_a_session(make_photo(make_city("Denver")))
+    with database_unreachable():
+        for page in ("/", "/results/", "/identify/", "/admin/"):
+            response = swiper.get(page)
+            assert response.status_code == 503, (page, response.content[:300])
+            assert response["Content-Type"].startswith("text/html")
+            assert response["Retry-After"] == "5"
+            assert b"Back in a moment" in response.content
+            assert b"Traceback" not in response.content
+        assert swiper.post_form("/reset/").status_code == 503
+    assert swiper.get("/").status_code == 200
+    assert swiper.get("/api/results").json()["swipe_count"] == 1
+
+
+def remember_visit(request):
+    """Touches no table itself; SessionMiddleware saves the new session after the view returns."""
+    request.session["visited"] = True
+    return HttpResponse("remembered")
+
+
+urlpatterns = [
+    path("api/remember", remember_visit),
+    path("remember", remember_visit),
+    path("", include("cityvibes_site.urls")),  # the 503 page links to the site's pages
+]
+
+
+@pytest.mark.urls(__name__)
+def test_it_answers_503_when_the_database_fails_after_the_view():
+    # Django turns an error raised by SessionMiddleware into a 500 before any middleware sees it;
+    # the outage middleware swaps that 500 for the 503. (raise_request_exception=False: the test
+    # client would otherwise re-raise the error it saw, whatever the response.)
+    client = Client(raise_request_exception=False)
+    with database_unreachable():
+        assert_database_unavailable_json(client.get("/api/remember"))
+        page = client.get("/remember")
+        assert page.status_code == 503
+        assert b"Back in a moment" in page.content
+    assert client.get("/remember").content == b"remembered"
