@@ -214,6 +214,11 @@ CITYVIBES_THUMB_MAX_SIDE = 240
 CITYVIBES_MAX_UPLOAD_BYTES = int(os.environ.get("CITYVIBES_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
 CITYVIBES_MAX_IMAGE_PIXELS = int(os.environ.get("CITYVIBES_MAX_IMAGE_PIXELS", str(50_000_000)))
 CITYVIBES_ML_CACHE_DIR = Path(os.environ.get("CITYVIBES_ML_CACHE_DIR", BASE_DIR / "var" / "ml-cache"))
+# Rate limits per swiper (swipes/throttling.py): "N/s", "N/min", "N/hour", "N/day" or "off". The counts
+# live in the cache: set CACHE_URL=redis://... so all gunicorn workers share them.
+# Swipes, undo and reset; the reads (next photos, results) get the same rate, counted separately.
+CITYVIBES_RATE_SWIPES = os.environ.get("CITYVIBES_RATE_SWIPES", "120/min")
+CITYVIBES_RATE_IDENTIFY = os.environ.get("CITYVIBES_RATE_IDENTIFY", "20/min")
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from ml.identify import IdentifyError, IdentifyResult, UploadRejected, identify_image
 from photos.models import City
 from swipes.api import CitySerializer, ErrorSerializer, PhotoOutSerializer, city_fields, photo_payload
+from swipes.throttling import IdentifyThrottle
 
 MAX_TOP_K = 20
 # Multipart boundaries, headers and the small form fields on top of the file itself.
@@ -81,6 +82,7 @@ def upload_limit_bytes() -> int:
 
 class IdentifyView(APIView):
     parser_classes = [MultiPartParser]
+    throttle_classes = [IdentifyThrottle]  # CITYVIBES_RATE_IDENTIFY per swiper, shared with the /identify/ page
 
     def initial(self, request, *args, **kwargs):
         # Before anything parses the body (the CSRF check reads form fields): refuse what is
@@ -108,10 +110,16 @@ class IdentifyView(APIView):
             "Classifies the uploaded photo with the active model: the most likely cities and the most "
             "similar photos already in the collection. The photo is not stored unless save is true. "
             "Uploads over CITYVIBES_MAX_UPLOAD_BYTES or CITYVIBES_MAX_IMAGE_PIXELS are refused (400). "
-            "503 when no model is active yet."
+            "429 over CITYVIBES_RATE_IDENTIFY (per swiper, with Retry-After). 503 when no model is active yet."
         ),
         request={"multipart/form-data": IdentifyInSerializer},
-        responses={200: IdentifyOutSerializer, 400: ErrorSerializer, 403: ErrorSerializer, 503: ErrorSerializer},
+        responses={
+            200: IdentifyOutSerializer,
+            400: ErrorSerializer,
+            403: ErrorSerializer,
+            429: ErrorSerializer,
+            503: ErrorSerializer,
+        },
     )
     def post(self, request):
         incoming = IdentifyInSerializer(data=request.data)

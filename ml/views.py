@@ -13,6 +13,7 @@ from ml.api import MULTIPART_OVERHEAD_BYTES
 from ml.identify import IdentifyError, identify_image
 from ml.selectors import active_model_version, city_similarity_for, similar_cities
 from photos.models import City, Photo
+from swipes.throttling import IdentifyThrottle, throttle_wait
 
 TOP_K = 5
 SIMILAR_PHOTOS = 6
@@ -54,6 +55,13 @@ def identify_page(request: HttpRequest) -> HttpResponse:
 def _identify_page(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _render_identify(request, IdentifyForm())
+    wait = throttle_wait(request, IdentifyThrottle)  # the same allowance as POST /api/identify
+    if wait is not None:
+        response = _render_identify(
+            request, IdentifyForm(), status=429, error=f"Too many photos in a short time: try again in {wait} seconds."
+        )
+        response["Retry-After"] = str(wait)
+        return response
     form = IdentifyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render_identify(request, form, status=400, error="Choose a photo to identify.")

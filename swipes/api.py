@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from photos.models import Photo
 from swipes import services
 from swipes.selectors import confidence_for, next_photos_for, rank_cities_for
+from swipes.throttling import SwipeReadThrottle, SwipeWriteThrottle
 
 MAX_NEXT = 50
 MAX_RESULTS = 100
@@ -179,6 +180,8 @@ def query_int(request, name: str, *, default: int, low: int, high: int) -> int:
 class SwipeAPIView(APIView):
     # Refuses oversized bodies before parsing and turns service errors into JSON 4xx.
     # (A comment, not a docstring: drf-spectacular would repeat a docstring on every operation.)
+    # Rate-limited per swiper: writes and reads each CITYVIBES_RATE_SWIPES (429 with Retry-After).
+    throttle_classes = [SwipeWriteThrottle, SwipeReadThrottle]
 
     def initial(self, request, *args, **kwargs):
         length = request.META.get("CONTENT_LENGTH") or "0"
@@ -196,7 +199,7 @@ class NextPhotosView(SwipeAPIView):
     @extend_schema(
         summary="The next photos to swipe",
         parameters=[NextQuerySerializer],
-        responses={200: NextOutSerializer, 400: ErrorSerializer},
+        responses={200: NextOutSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
     )
     def get(self, request):
         n = query_int(request, "n", default=5, low=1, high=MAX_NEXT)
@@ -209,7 +212,13 @@ class SwipeView(SwipeAPIView):
     @extend_schema(
         summary="Like or dislike a photo",
         request=SwipeInSerializer,
-        responses={200: SwipeOutSerializer, 201: SwipeOutSerializer, 400: ErrorSerializer, 409: ErrorSerializer},
+        responses={
+            200: SwipeOutSerializer,
+            201: SwipeOutSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            429: ErrorSerializer,
+        },
     )
     def post(self, request):
         incoming = SwipeInSerializer(data=request.data)
@@ -232,7 +241,7 @@ class UndoView(SwipeAPIView):
     @extend_schema(
         summary="Undo the last swipe",
         request=None,
-        responses={200: UndoOutSerializer, 409: ErrorSerializer},
+        responses={200: UndoOutSerializer, 409: ErrorSerializer, 429: ErrorSerializer},
     )
     def post(self, request):
         user_data = services.swiper_for_request(request, create=False)
@@ -253,7 +262,7 @@ class ResultsView(SwipeAPIView):
     @extend_schema(
         summary="Cities ranked by this swiper's score",
         parameters=[ResultsQuerySerializer],
-        responses={200: ResultsOutSerializer, 400: ErrorSerializer},
+        responses={200: ResultsOutSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
     )
     def get(self, request):
         limit = query_int(request, "limit", default=10, low=1, high=MAX_RESULTS)
@@ -269,7 +278,7 @@ class ResultsView(SwipeAPIView):
 
 
 class ResetView(SwipeAPIView):
-    @extend_schema(summary="Start over", request=None, responses={200: ResetOutSerializer})
+    @extend_schema(summary="Start over", request=None, responses={200: ResetOutSerializer, 429: ErrorSerializer})
     def post(self, request):
         user_data = services.swiper_for_request(request, create=False)
         retracted = services.reset_swipes(user_data=user_data) if user_data else 0

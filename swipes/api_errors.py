@@ -1,7 +1,8 @@
 """Every API error is JSON: {"error": "one-line message", "detail": ...} with a 4xx status.
 
-One status besides 4xx: 503 when the database is unreachable (outside DRF views
-swipes/middleware.py does the same), with a Retry-After header, also in detail.retry_after.
+Two statuses besides 4xx: 429 when a swiper is over their rate limit (swipes/throttling.py) and
+503 when the database is unreachable (outside DRF views swipes/middleware.py does the same). Both
+carry a Retry-After header and say it in detail.retry_after.
 """
 
 import logging
@@ -49,6 +50,9 @@ def json_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         message = "invalid input"
         response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.Throttled):
+        message = "too many requests" + (f": try again in {exc.wait} seconds" if exc.wait else "")
+        detail = {"retry_after": exc.wait}
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         message = f"{exc.detail} Send a JSON body with Content-Type: application/json."
         detail = None

@@ -7,3 +7,4 @@ class SwipesConfig(AppConfig):
 
     def ready(self) -> None:
         from swipes import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from swipes import throttling  # noqa: F401  (registers the rate settings' system check)

@@ -1,0 +1,184 @@
+"""Rate limits per swiper: over the limit is a 429 JSON error with Retry-After, and nothing happens."""
+
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import Client
+
+from swipes.models import Swipe, UserSwipeData
+from tests.clients import browser
+from tests.factories import make_city, make_photo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def photos():
+    denver, miami = make_city("Denver"), make_city("Miami")
+    return [make_photo(denver if i % 2 else miami) for i in range(8)]
+
+
+def assert_throttled(response) -> int:
+    """A 429 in the API's error format; returns the Retry-After seconds."""
+    assert response.status_code == 429, response.content
+    assert response["Content-Type"].startswith("application/json")
+    retry_after = int(response["Retry-After"])
+    assert 1 <= retry_after <= 60
+    body = response.json()
+    assert body["error"] == f"too many requests: try again in {retry_after} seconds"
+    assert body["detail"] == {"retry_after": retry_after}
+    return retry_after
+
+
+def swiper_with_a_session(photo) -> Client:
+    """A browser that has swiped once. Before that first swipe it had no session, so that swipe was
+    counted by address; from now on the swiper's own allowance counts."""
+    client = browser()
+    assert client.post_json("/api/swipes", {"photo": photo.pk, "liked": True}).status_code == 201
+    return client
+
+
+def test_it_refuses_swipes_over_the_rate_with_429_json_and_retry_after(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "3/min"
+    client = swiper_with_a_session(photos[0])
+    for photo in photos[1:4]:
+        assert client.post_json("/api/swipes", {"photo": photo.pk, "liked": True}).status_code == 201
+
+    assert_throttled(client.post_json("/api/swipes", {"photo": photos[4].pk, "liked": True}))
+    assert_throttled(client.post_json("/api/swipes/undo"))
+    assert_throttled(client.post_json("/api/reset"))
+
+
+def test_it_writes_nothing_for_a_throttled_swipe(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "2/min"
+    client = swiper_with_a_session(photos[0])
+    for photo in photos[1:3]:
+        client.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
+    swiper = UserSwipeData.objects.get()
+    scores_before = dict(swiper.scores)
+
+    assert_throttled(client.post_json("/api/swipes", {"photo": photos[3].pk, "liked": False}))
+    assert_throttled(client.post_json("/api/reset"))
+    assert_throttled(client.post_json("/api/swipes/undo"))
+
+    swiper.refresh_from_db()
+    assert swiper.swipe_count == 3
+    assert swiper.scores == scores_before
+    assert list(Swipe.objects.values_list("photo_id", "liked", "retracted_at")) == [
+        (photos[0].pk, True, None),
+        (photos[1].pk, True, None),
+        (photos[2].pk, True, None),
+    ]
+
+
+def test_it_does_not_slow_down_another_swiper(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "2/min"
+    greedy = swiper_with_a_session(photos[0])
+    for photo in photos[1:3]:
+        greedy.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
+    assert_throttled(greedy.post_json("/api/swipes", {"photo": photos[3].pk, "liked": True}))
+
+    other = swiper_with_a_session(photos[3])  # the address's second new swiper: still within 2/min
+    user = get_user_model().objects.create_user("bea", password="x-long-enough-password")
+    logged_in = browser(user=user)
+    for photo in photos[4:6]:
+        assert other.post_json("/api/swipes", {"photo": photo.pk, "liked": True}).status_code == 201
+        assert logged_in.post_json("/api/swipes", {"photo": photo.pk, "liked": False}).status_code == 201
+    assert Swipe.objects.filter(user_data__user=user).count() == 2
+    assert_throttled(greedy.post_json("/api/swipes", {"photo": photos[3].pk, "liked": True}))
+
+
+def test_it_limits_reads_on_their_own_allowance(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "2/min"
+    client = browser()
+    assert client.get("/api/photos/next").status_code == 200
+    assert client.get("/api/results").status_code == 200
+    assert_throttled(client.get("/api/photos/next"))
+    assert_throttled(client.get("/api/results"))
+
+    # Reading did not use up the swipes.
+    assert client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True}).status_code == 201
+
+
+def test_it_limits_visitors_without_a_session_by_address(settings, photos):
+    # Before their first swipe a visitor has no session: new visitors from one address share an allowance,
+    # so a script that drops its cookies cannot create swipers without limit.
+    settings.CITYVIBES_RATE_SWIPES = "2/min"
+    for photo in photos[:2]:
+        assert browser().post_json("/api/swipes", {"photo": photo.pk, "liked": True}).status_code == 201
+
+    assert_throttled(browser().post_json("/api/swipes", {"photo": photos[2].pk, "liked": True}))
+    assert UserSwipeData.objects.count() == 2
+
+
+def test_it_ignores_a_made_up_session_cookie_when_counting(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "1/min"
+    swiper_with_a_session(photos[0])  # uses up the address's allowance for new visitors
+
+    # A made-up session key is not a fresh allowance: without a real session it counts by address.
+    forged = browser()
+    forged.cookies["sessionid"] = "madeupsessionkey0000000000000001"
+    assert_throttled(forged.post_json("/api/swipes", {"photo": photos[1].pk, "liked": True}))
+    assert UserSwipeData.objects.count() == 1
+
+
+def test_it_allows_the_swiper_again_once_the_window_has_passed(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "1/s"
+    client = swiper_with_a_session(photos[0])
+    assert client.post_json("/api/swipes", {"photo": photos[1].pk, "liked": True}).status_code == 201
+    assert assert_throttled(client.post_json("/api/swipes", {"photo": photos[2].pk, "liked": True})) == 1
+    time.sleep(1.05)
+    assert client.post_json("/api/swipes", {"photo": photos[2].pk, "liked": True}).status_code == 201
+
+
+def test_it_has_no_limit_when_the_rate_is_off(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "off"
+    client = browser()
+    for _ in range(30):
+        assert client.get("/api/photos/next?n=1").status_code == 200
+
+
+def test_it_limits_identify_on_the_api_and_the_page_together(settings):
+    settings.CITYVIBES_RATE_IDENTIFY = "2/min"
+    client = browser()
+
+    def upload():
+        return SimpleUploadedFile("not-a-photo.jpg", b"not an image", content_type="image/jpeg")
+
+    response = client.post("/api/identify", {"image": upload()}, HTTP_X_CSRFTOKEN=client.csrf_token)
+    assert response.status_code == 400  # counted even though the upload was refused
+    assert client.post_form("/identify/", {"image": upload()}).status_code == 400
+
+    assert_throttled(client.post("/api/identify", {"image": upload()}, HTTP_X_CSRFTOKEN=client.csrf_token))
+    page = client.post_form("/identify/", {"image": upload()})
+    assert page.status_code == 429
+    assert 1 <= int(page["Retry-After"]) <= 60
+    assert b"Too many photos in a short time" in page.content
+    # The page's GET (the form) is never limited.
+    assert client.get("/identify/").status_code == 200
+
+
+def test_it_documents_429_on_every_limited_operation(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    limited = {
+        ("/api/photos/next", "get"),
+        ("/api/swipes", "post"),
+        ("/api/swipes/undo", "post"),
+        ("/api/results", "get"),
+        ("/api/reset", "post"),
+        ("/api/identify", "post"),
+    }
+    documented = {(path, method) for path, operations in schema["paths"].items() for method, op in operations.items()}
+    assert documented == limited
+    for path, method in limited:
+        assert "429" in schema["paths"][path][method]["responses"], (path, method)
+
+
+def test_it_refuses_to_start_with_a_malformed_rate(settings):
+    settings.CITYVIBES_RATE_IDENTIFY = "20 per minute"
+    with pytest.raises(SystemCheckError, match="CITYVIBES_RATE_IDENTIFY"):
+        call_command("check")
