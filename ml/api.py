@@ -25,12 +25,27 @@ class UploadField(serializers.FileField):
     """A file part of a multipart body (documented as binary, not as a URL)."""
 
 
+class FormBooleanField(serializers.BooleanField):
+    """true or false (any case) in a form field: not 1, 0, yes or on, which DRF would also take.
+
+    Like the JSON API's strict types: a client that sends "0" may not mean false, and the schema
+    says boolean, which a form spells true or false.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in {"true", "false"}:
+            return data.lower() == "true"
+        self.fail("invalid", input=data)
+
+
 class IdentifyInSerializer(serializers.Serializer):
     image = UploadField(help_text="The photo (JPEG, PNG, WebP, GIF, BMP or TIFF).")
     top_k = serializers.IntegerField(
         min_value=1, max_value=MAX_TOP_K, default=5, help_text=f"How many cities (1-{MAX_TOP_K}, default 5)."
     )
-    save = serializers.BooleanField(
+    save = FormBooleanField(
         default=False, help_text="true: add the photo to the collection (unlabelled, held for review)."
     )
 
