@@ -6,5 +6,5 @@ class SwipesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from swipes import schema  # noqa: F401  (registers the OpenAPI auth extension)
-        from swipes import throttling  # noqa: F401  (registers the rate settings' system check)
+        # Registers the OpenAPI auth extension, and the rate settings' system check.
+        from swipes import schema, throttling  # noqa: F401
