@@ -94,7 +94,10 @@ def record_swipe(*, user_data: UserSwipeData, photo_id: int, liked: bool) -> Swi
     apply one after the other. Repeating the same swipe changes nothing.
     """
     locked = _locked(user_data)
-    photo = Photo.objects.servable().select_related("model_version").filter(pk=photo_id).first()
+    # Not the version's metrics: two K x K confusion matrices (megabytes of JSON for 1,000 cities)
+    # that scoring never reads; loading them made each swipe's cost grow with the square of K.
+    servable = Photo.objects.servable().select_related("model_version").defer("model_version__metrics")
+    photo = servable.filter(pk=photo_id).first()
     if photo is None:
         raise PhotoNotAvailable(f"photo {photo_id} does not exist or is not available for swiping")
     previous = live_swipes(locked).filter(photo=photo).first()
@@ -167,7 +170,12 @@ def recompute_scores(*, fix: bool, rescore: bool = False) -> tuple[int, list[Dri
     for pk in UserSwipeData.objects.order_by("pk").values_list("pk", flat=True).iterator():
         with transaction.atomic():
             locked = UserSwipeData.objects.select_for_update().get(pk=pk)
-            swipes = list(live_swipes(locked).order_by("id").select_related("photo__model_version"))
+            swipes = list(
+                live_swipes(locked)
+                .order_by("id")
+                .select_related("photo__model_version")
+                .defer("photo__model_version__metrics")  # unused here, and K x K numbers per swipe
+            )
             if rescore and fix:
                 rule = current_rule()
                 for swipe in swipes:

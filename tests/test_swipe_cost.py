@@ -1,4 +1,7 @@
-"""Ranking a swiper's cities loads only the cities it shows, whatever the number of scored cities."""
+"""The work of a swipe does not grow with the catalogue: it loads only what it shows and scores with.
+
+bench/swipe_cost.py measures the times; these tests pin the causes it found.
+"""
 
 import pytest
 from django.db import connection
@@ -7,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from photos.models import City
 from swipes.models import UserSwipeData
 from swipes.selectors import rank_cities_for
-from tests.factories import make_city
+from swipes.services import record_swipe
+from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +51,18 @@ def test_it_skips_deleted_cities_even_beyond_the_first_batch():
 
     assert [item.city.pk for item in ranked] == [c.pk for c in cities[40:45]]
     assert [item.score for item in ranked] == [20.0, 19.0, 18.0, 17.0, 16.0]
+
+
+def test_it_scores_a_swipe_without_loading_the_model_versions_metrics():
+    cities = [make_city() for _ in range(3)]
+    version = make_model_version(cities)
+    version.metrics = {"confusion": {"val": [[5, 0, 0], [0, 5, 0], [0, 0, 5]]}}  # K x K in real versions
+    version.save(update_fields=["metrics"])
+    photo = set_prediction(make_photo(cities[0]), version, [0.7, 0.2, 0.1])
+    swiper = UserSwipeData.objects.create()
+
+    with CaptureQueriesContext(connection) as captured:
+        record_swipe(user_data=swiper, photo_id=photo.pk, liked=True)
+
+    assert swiper.swipe_count == 1
+    assert not [q["sql"] for q in captured.captured_queries if '"ml_modelversion"."metrics"' in q["sql"]]
