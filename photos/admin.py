@@ -3,7 +3,7 @@ from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 
 from photos.models import City, IngestReject, Photo
-from photos.services import delete_photo
+from photos.services import bump_collection_version, delete_photo
 
 
 @admin.register(City)
@@ -113,6 +113,10 @@ class PhotoAdmin(admin.ModelAdmin):
                 '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_url, obj.author or "source"
             )
         return obj.author or "—"
+
+    def save_model(self, request, obj: Photo, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        bump_collection_version()  # hidden, label or vector changed: the swipe loop must see it at once
 
     def delete_model(self, request, obj: Photo) -> None:
         delete_photo(photo=obj)  # removes the files from storage too

@@ -1,7 +1,6 @@
 """Reads for the swipe loop: photo vectors, the next photos for a swiper, ranked results."""
 
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,12 +153,15 @@ _matrix_cached: dict[str, object] = {}
 
 
 def photo_matrix() -> ordering.PhotoMatrix:
-    """Every servable photo's vector as one matrix (per process; rebuilt when photos change)."""
+    """Every servable photo's vector as one matrix, kept per process until the collection version changes.
+
+    Everything that changes photos bumps the version (imports, predictions, identify uploads,
+    admin edits and deletes), so there is no time-based expiry: rebuilding reads every vector.
+    """
     version = collection_version()
     with _matrix_lock:
-        fresh = time.monotonic() - _matrix_cached.get("built", -1e9) < MEAN_CACHE_SECONDS
-        if _matrix_cached.get("version") != version or not fresh:
-            _matrix_cached.update(version=version, built=time.monotonic(), matrix=_build_photo_matrix())
+        if _matrix_cached.get("version") != version:
+            _matrix_cached.update(version=version, matrix=_build_photo_matrix())
         return _matrix_cached["matrix"]
 
 

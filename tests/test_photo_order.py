@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from photos.models import Photo
+from photos.services import bump_collection_version
 from swipes import ordering, services
 from swipes.models import UserSwipeData
 from swipes.selectors import confidence_for, next_photos_for, photo_matrix
@@ -158,3 +160,21 @@ def test_it_has_no_confidence_before_the_first_swipe(api_client):
     make_photo(make_city())
     assert api_client.get("/api/results").json()["confidence"] is None
     assert 'id="confidence"' not in api_client.get("/results/").content.decode()
+
+
+@pytest.mark.django_db
+def test_it_serves_a_photo_the_moment_an_admin_unhides_it(admin_client):
+    city = make_city()
+    photos = [make_photo(city) for _ in range(3)]
+    Photo.objects.filter(pk=photos[0].pk).update(hidden=True)
+    bump_collection_version()
+    assert photos[0] not in next_photos_for(None, n=5)  # the matrix is built and cached without it now
+    changelist = admin_client.get("/admin/photos/photo/")
+    assert changelist.status_code == 200
+    form = {"form-TOTAL_FORMS": "3", "form-INITIAL_FORMS": "3", "_save": "Save"}
+    for i, photo in enumerate(changelist.context["cl"].result_list):
+        form[f"form-{i}-id"] = str(photo.pk)
+        if photo.pk != photos[0].pk:
+            form[f"form-{i}-hidden"] = "on"  # hide the other two, show the first
+    assert admin_client.post("/admin/photos/photo/", form).status_code == 302
+    assert next_photos_for(None, n=5) == [photos[0]]
