@@ -209,6 +209,9 @@ CITYVIBES_SCORING_RULE = os.environ.get("CITYVIBES_SCORING_RULE", "llr")
 # Which photo comes next: "smart" (the most informative given the swipes so far, the default:
 # see bench/discovery.py and bench/results/discovery.txt) or "queue" (the fixed queue order).
 CITYVIBES_PHOTO_ORDER = os.environ.get("CITYVIBES_PHOTO_ORDER", "smart")
+# While photos keep changing (a harvest), each process rebuilds its matrix of photo vectors for the
+# smart order at most this often (seconds); see swipes.selectors.photo_matrix.
+CITYVIBES_PHOTO_MATRIX_MAX_AGE = float(os.environ.get("CITYVIBES_PHOTO_MATRIX_MAX_AGE", "30"))
 CITYVIBES_DISPLAY_MAX_SIDE = int(os.environ.get("CITYVIBES_DISPLAY_MAX_SIDE", "800"))
 CITYVIBES_THUMB_MAX_SIDE = 240
 CITYVIBES_MAX_UPLOAD_BYTES = int(os.environ.get("CITYVIBES_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))

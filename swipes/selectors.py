@@ -1,6 +1,7 @@
 """Reads for the swipe loop: photo vectors, the next photos for a swiper, ranked results."""
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,39 +154,45 @@ _matrix_cached: dict[str, object] = {}
 
 
 def photo_matrix() -> ordering.PhotoMatrix:
-    """Every servable photo's vector as one matrix, kept per process until the collection version changes.
+    """Every servable photo's vector as one matrix, kept per process and rebuilt when photos change.
 
-    Everything that changes photos bumps the version (imports, predictions, identify uploads,
-    admin edits and deletes), so there is no time-based expiry: rebuilding reads every vector.
+    Everything that changes photos bumps the collection version (imports, predictions, identify
+    uploads, admin edits and deletes). A rebuild reads every vector (about a second for 10,000
+    photos x 256 cities), so while photos keep changing (a harvest adds one every few seconds) the
+    matrix is rebuilt at most every CITYVIBES_PHOTO_MATRIX_MAX_AGE seconds; in between the previous
+    one is used. That is safe: photos are re-read as servable before they are shown, so a hidden or
+    deleted photo is never served; a new photo just joins a little later.
     """
     version = collection_version()
     with _matrix_lock:
-        if _matrix_cached.get("version") != version:
-            _matrix_cached.update(version=version, matrix=_build_photo_matrix())
+        built = _matrix_cached.get("built", float("-inf"))
+        stale = _matrix_cached.get("version") != version
+        if stale and time.monotonic() - built >= settings.CITYVIBES_PHOTO_MATRIX_MAX_AGE:
+            _matrix_cached.update(version=version, built=time.monotonic(), matrix=_build_photo_matrix())
         return _matrix_cached["matrix"]
 
 
 def _build_photo_matrix() -> ordering.PhotoMatrix:
-    orders = dict(ModelVersion.objects.values_list("id", "cities"))
-    rows = []
-    keys: set[str] = set()
+    # The columns each photo's vector fills: a model version's city order, or its own label.
+    layouts: dict[object, list[str]] = {
+        pk: [str(c) for c in cities] for pk, cities in ModelVersion.objects.values_list("id", "cities")
+    }
+    rows: list[tuple[int, object, list[float]]] = []
     queryset = Photo.objects.servable().order_by("pk").values_list("pk", "city_id", "probabilities", "model_version_id")
     for pk, city_id, probabilities, model_version_id in queryset.iterator(chunk_size=2000):
-        cities = orders.get(model_version_id)
-        if probabilities is not None and cities is not None and len(cities) == len(probabilities):
-            columns = [str(c) for c in cities]
-            rows.append((pk, columns, probabilities))
+        layout = layouts.get(model_version_id)
+        if probabilities is not None and layout is not None and len(layout) == len(probabilities):
+            rows.append((pk, model_version_id, probabilities))
         elif city_id is not None:
-            columns, probabilities = [str(city_id)], [1.0]
-            rows.append((pk, columns, probabilities))
-        else:
-            continue
-        keys.update(columns)
-    ordered = sorted(keys)
+            layouts.setdefault(("label", city_id), [str(city_id)])
+            rows.append((pk, ("label", city_id), [1.0]))
+    used = {layout for _, layout, _ in rows}
+    ordered = sorted({key for layout in used for key in layouts[layout]})
     column_of = {k: i for i, k in enumerate(ordered)}
+    columns = {layout: np.array([column_of[k] for k in layouts[layout]], dtype=np.intp) for layout in used}
     vectors = np.zeros((len(rows), len(ordered)), dtype=np.float32)
-    for i, (_, columns, probabilities) in enumerate(rows):
-        vectors[i, [column_of[c] for c in columns]] = probabilities
+    for i, (_, layout, probabilities) in enumerate(rows):
+        vectors[i, columns[layout]] = probabilities
     return ordering.PhotoMatrix.build([pk for pk, _, _ in rows], ordered, vectors)
 
 

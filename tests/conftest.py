@@ -9,6 +9,8 @@ from django.core.cache import cache
 def isolated_media_and_cache(settings, tmp_path):
     """Every test writes its files to its own folder and starts with an empty cache."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Tests see every photo change at once; tests/test_photo_order.py checks the rebuild interval.
+    settings.CITYVIBES_PHOTO_MATRIX_MAX_AGE = 0
     cache.clear()
     yield
     cache.clear()

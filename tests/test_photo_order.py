@@ -1,5 +1,7 @@
 """Smart photo order: the next photo is the most informative one; the results say how settled they are."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,18 @@ def test_it_serves_a_photo_the_moment_an_admin_unhides_it(admin_client):
             form[f"form-{i}-hidden"] = "on"  # hide the other two, show the first
     assert admin_client.post("/admin/photos/photo/", form).status_code == 302
     assert next_photos_for(None, n=5) == [photos[0]]
+
+
+@pytest.mark.django_db
+def test_it_rebuilds_the_photo_matrix_at_most_every_max_age_while_photos_keep_changing(settings):
+    settings.CITYVIBES_PHOTO_MATRIX_MAX_AGE = 0.5
+    city = make_city()
+    shown = make_photo(city)
+    before = photo_matrix()
+    added = make_photo(city)  # a harvest adding photos one by one
+    Photo.objects.filter(pk=shown.pk).update(hidden=True)
+    bump_collection_version()
+    assert photo_matrix() is before  # not rebuilt on every change...
+    assert next_photos_for(None, n=5) == []  # ...but a hidden photo is never served from it
+    time.sleep(0.5)
+    assert photo_matrix().photo_ids.tolist() == [added.pk]  # ...and it catches up after max age
