@@ -11,6 +11,7 @@ from swipes import services
 from swipes.api import photo_payload
 from swipes.forms import SwipeForm
 from swipes.selectors import confidence_for, next_photos_for, rank_cities_for
+from swipes.throttling import SwipeWriteThrottle, throttle_wait
 
 PREFETCH = 5
 
@@ -32,8 +33,19 @@ def swipe_page(request):
     )
 
 
+def over_rate_limit(request) -> bool:
+    """The form posts count against the same allowance as the swipe API (CITYVIBES_RATE_SWIPES)."""
+    wait = throttle_wait(request, SwipeWriteThrottle)
+    if wait is None:
+        return False
+    messages.error(request, f"Too many swipes in a short time: try again in {wait} seconds.")
+    return True
+
+
 @require_POST
 def swipe_submit(request):
+    if over_rate_limit(request):
+        return redirect("swipes:swipe")
     form = SwipeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "That swipe was not understood; please try again.")
@@ -50,6 +62,8 @@ def swipe_submit(request):
 
 @require_POST
 def undo_submit(request):
+    if over_rate_limit(request):
+        return redirect("swipes:swipe")
     user_data = services.swiper_for_request(request, create=False)
     try:
         if user_data is None:
@@ -62,6 +76,8 @@ def undo_submit(request):
 
 @require_POST
 def reset_submit(request):
+    if over_rate_limit(request):
+        return redirect("swipes:swipe")
     user_data = services.swiper_for_request(request, create=False)
     if user_data is not None:
         services.reset_swipes(user_data=user_data)

@@ -182,3 +182,14 @@ def test_it_refuses_to_start_with_a_malformed_rate(settings):
     settings.CITYVIBES_RATE_IDENTIFY = "20 per minute"
     with pytest.raises(SystemCheckError, match="CITYVIBES_RATE_IDENTIFY"):
         call_command("check")
+
+
+def test_it_limits_the_plain_form_posts_on_the_same_allowance(settings, photos):
+    settings.CITYVIBES_RATE_SWIPES = "3/min"
+    client = swiper_with_a_session(photos[0])  # counted by address: it had no session yet
+    for photo in photos[1:4]:
+        assert client.post_form("/swipe/", {"photo": photo.pk, "liked": "1"}).status_code == 302
+    refused = client.post_form("/swipe/", {"photo": photos[4].pk, "liked": "1"}, follow=True)
+    assert "Too many swipes in a short time" in refused.content.decode()
+    assert client.post_form("/undo/", follow=True).content.decode().count("Too many swipes") == 1
+    assert UserSwipeData.objects.get().swipe_count == 4  # the refused swipe and undo changed nothing
