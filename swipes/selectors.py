@@ -106,7 +106,7 @@ def _queued_photos(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
 
     Wraps around to the start of the queue, so photos added later are still shown.
     """
-    queryset = Photo.objects.servable().select_related("city")
+    queryset = Photo.objects.servable().select_related("city").defer("probabilities")
     if user_data is None or user_data.pk is None:
         return list(queryset.order_by("queue_position")[:n])
     unswiped = queryset.exclude(Exists(live_swipes(user_data).filter(photo=OuterRef("pk")))).order_by("queue_position")
@@ -145,7 +145,8 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list
             swiped = set(live_swipes(user_data).filter(photo_id__in=ids).values_list("photo_id", flat=True))
         chosen += [i for i in ids if i not in swiped and i not in chosen][: n - len(chosen)]
         start, size = start + size, size * 4
-    photos = Photo.objects.servable().select_related("city").in_bulk(chosen)
+    # Not the vectors (K floats each, unused by the payload): the matrix already has them.
+    photos = Photo.objects.servable().select_related("city").defer("probabilities").in_bulk(chosen)
     return [photos[i] for i in chosen if i in photos]
 
 

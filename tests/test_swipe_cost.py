@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from photos.models import City
 from swipes.models import UserSwipeData
-from swipes.selectors import rank_cities_for
+from swipes.selectors import next_photos_for, rank_cities_for
 from swipes.services import record_swipe
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
@@ -66,3 +66,21 @@ def test_it_scores_a_swipe_without_loading_the_model_versions_metrics():
 
     assert swiper.swipe_count == 1
     assert not [q["sql"] for q in captured.captured_queries if '"ml_modelversion"."metrics"' in q["sql"]]
+
+
+@pytest.mark.parametrize("order", ["smart", "queue"])
+def test_it_serves_the_next_photos_without_loading_their_vectors(order, settings):
+    settings.CITYVIBES_PHOTO_ORDER = order
+    cities = [make_city() for _ in range(3)]
+    version = make_model_version(cities)
+    for i in range(4):
+        set_prediction(make_photo(cities[i % 3]), version, [0.6, 0.3, 0.1])
+    swiper = UserSwipeData.objects.create()
+    next_photos_for(swiper, n=2)  # the smart order reads every vector once per process, into its matrix
+
+    with CaptureQueriesContext(connection) as captured:
+        photos = next_photos_for(swiper, n=2)
+
+    assert len(photos) == 2
+    selected = [q["sql"].split(" FROM ", 1)[0] for q in captured.captured_queries]  # the columns, not the filters
+    assert not [columns for columns in selected if '"photos_photo"."probabilities"' in columns]
