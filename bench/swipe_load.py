@@ -325,7 +325,11 @@ async def run_phase(phase: str, args, port: int, scheme_headers: str, photo_ids:
     if phase == "ceiling":
         jobs = [u.run_ceiling(tallies, window) for u in users]
     elif phase == "swipe":
-        jobs = [u.run_swipe(tallies, window, photo_ids) for u in users]
+        # Each user starts at its own place in the queue: 32 transactions locking the same photo row
+        # (the foreign key check's KEY SHARE lock) at the same instant is not what many people do.
+        step = max(1, len(photo_ids) // len(users))
+        queues = [photo_ids[i * step :] + photo_ids[: i * step] for i in range(len(users))]
+        jobs = [u.run_swipe(tallies, window, queue) for u, queue in zip(users, queues)]
     elif phase == "loop":
         jobs = [u.run_loop(tallies, window) for u in users]
     else:
@@ -431,7 +435,8 @@ def main() -> None:
         print(line, flush=True)
         out.append(line)
 
-    say("$ " + shlex.join(["python", "-m", "bench.swipe_load", *sys.argv[1:]]))
+    env_prefix = "".join(f"{k}={os.environ[k]} " for k in ("OPENBLAS_NUM_THREADS",) if k in os.environ)
+    say("$ " + env_prefix + shlex.join(["python", "-m", "bench.swipe_load", *sys.argv[1:]]))
     say(
         f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
@@ -453,8 +458,13 @@ def main() -> None:
     command, effective = gunicorn_command(args, port)
     say("server: " + shlex.join(["gunicorn", *command[3:]]))
     say(
-        "        {workers} {worker_class} workers x {threads} threads, keep-alive {keepalive} s, "
-        "max_requests {max_requests}; DEBUG off, PostgreSQL + Redis cache on loopback".format(**effective)
+        "        {workers} {worker_class} workers x {threads} threads, {keepalive_text}, "
+        "max_requests {max_requests}; DEBUG off, PostgreSQL + Redis cache on loopback".format(
+            **effective,
+            keepalive_text="no keep-alive"
+            if effective["worker_class"] == "sync"
+            else f"keep-alive {effective['keepalive']} s",
+        )
         + (
             f"; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}"
             if "OPENBLAS_NUM_THREADS" in os.environ
@@ -567,6 +577,11 @@ def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> Non
         value = p99[f"{phase}:swipe"]
         verdict = "MET" if value < 50 else "NOT MET"
         say(f"target, swipe p99 < 50 ms at {args.users} users, {how}: {value:.1f} ms {verdict}")
+    shares = []
+    for phase in ("ceiling", "swipe"):
+        cpu = results[phase].cpu
+        shares.append(f"{cpu.get('client', 0.0) / (cpu.get('machine_total', 0.0) or 1):.0%} in the {phase} phase")
+    say(f"the load generator took {' and '.join(shares)} of the machine's CPU")
     exhausted = sum(r.exhausted for r in results.values())
     if exhausted:
         say(f"WARNING: {exhausted} user runs ran out of photos; use more --photos")
