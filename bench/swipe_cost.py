@@ -407,6 +407,7 @@ def main() -> None:
         connections.close_all()
         for name in {c.database_url for c in cases.values()}:
             swipe_data.drop_database(name)
+    swipe_data.remove_workdir(env)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,13 @@ def bench_environment(*, database_url: str, cache_url: str) -> dict[str, str]:
     }
 
 
+def remove_workdir(env: dict[str, str]) -> None:
+    """Delete the run's media and collected static files (bench_environment made the folder)."""
+    import shutil
+
+    shutil.rmtree(Path(env["DJANGO_MEDIA_ROOT"]).parent, ignore_errors=True)
+
+
 def setup_django(env: dict[str, str], *, migrate: bool = True) -> None:
     os.environ.update(env)
     import django

@@ -515,6 +515,7 @@ def main() -> None:
 
         connections.close_all()
         swipe_data.drop_database(args.database_url)
+    swipe_data.remove_workdir(env)
 
 
 def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> None:
