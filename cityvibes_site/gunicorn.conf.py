@@ -2,8 +2,12 @@
 
 Read from the environment (scripts/serve runs collectstatic and migrate first, then this):
 - HOST (0.0.0.0) and PORT (8000): where to listen.
-- WEB_CONCURRENCY: worker processes (default: one per CPU; each loads its own TensorFlow model
-  for /identify/, so mind the memory). GUNICORN_THREADS: threads per worker (default 4).
+- WEB_CONCURRENCY: worker processes (default 2 x CPUs + 1; each loads its own TensorFlow model
+  on the first /identify/, so mind the memory).
+- GUNICORN_WORKER_CLASS: "sync" (default) or "gthread" with GUNICORN_THREADS threads per worker.
+  bench/swipe_load.py on 2 cores: 5 sync workers served 135 swipes/s with p99 34 ms at a human
+  pace, 2 gthread workers x 4 threads 86 swipes/s and 75 ms (threads wait on each other's GIL
+  mid-transaction). Run sync workers behind a buffering proxy (nginx, a load balancer).
 - GUNICORN_TIMEOUT: seconds before a stuck request's worker is restarted (default 60).
 - GUNICORN_CONTROL_SOCKET: a path to enable gunicornc's control socket (off by default).
 - FORWARDED_ALLOW_IPS: proxies trusted to say the client used HTTPS with X-Forwarded-Proto
@@ -15,16 +19,21 @@ import os
 import sys
 from pathlib import Path
 
+# One BLAS thread per worker: the smart photo order's matrix products are small, and idle BLAS
+# threads spinning after each one cost three times the product itself (bench/swipe_load.py).
+for _blas in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_blas, "1")
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-# Threads: requests mostly wait on the database, storage or TensorFlow (which releases the GIL).
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", "4" if worker_class == "gthread" else "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then so slow leaks (TensorFlow, image buffers) cannot grow for ever.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+# Recycle workers now and then so slow leaks (TensorFlow, image buffers) cannot grow for ever; not
+# too often: a restart costs about a second of start-up and a rebuild of the photo matrix.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = max_requests // 10
 accesslog = "-"
 errorlog = "-"

@@ -55,6 +55,11 @@ class PhotoAdmin(admin.ModelAdmin):
     autocomplete_fields = ("city",)
     list_select_related = ("city", "model_version")
     list_per_page = 50
+
+    def get_queryset(self, request):
+        # A model version's metrics hold K x K confusion matrices (about 1 MB at 1,000 cities): the
+        # photo list only needs its city order.
+        return super().get_queryset(request).defer("model_version__metrics")
     readonly_fields = (
         "preview",
         "content_hash",
