@@ -45,11 +45,25 @@ def top_predictions(photo: Photo, k: int = 3) -> list[tuple[City | None, float]]
     return [(cities.get(cid), p) for cid, p in pairs]
 
 
+class ModelVersionFilter(admin.SimpleListFilter):
+    """By model version, listing only the versions' names (their metrics can be megabytes each)."""
+
+    title = "model version"
+    parameter_name = "model_version"
+
+    def lookups(self, request, model_admin):
+        versions = Photo._meta.get_field("model_version").related_model.objects.order_by("-created")
+        return [(str(pk), name) for pk, name in versions.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(model_version_id=self.value()) if self.value() else queryset
+
+
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
     list_display = ("thumb", "id", "city", "top_3", "credit_line", "licence", "source", "queue_position", "hidden")
     list_display_links = ("thumb", "id")
-    list_filter = ("hidden", "source", "licence", HasProbabilitiesFilter, "model_version", "city__country", "city")
+    list_filter = ("hidden", "source", "licence", HasProbabilitiesFilter, ModelVersionFilter, "city__country", "city")
     list_editable = ("hidden",)
     search_fields = ("title", "author", "city__name", "content_hash", "page_url")
     autocomplete_fields = ("city",)

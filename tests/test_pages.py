@@ -114,3 +114,14 @@ def test_it_lists_photos_in_the_admin_without_loading_the_model_metrics(admin_cl
     with CaptureQueriesContext(connection) as captured:
         assert admin_client.get("/admin/photos/photo/").status_code == 200
     assert not [q["sql"] for q in captured.captured_queries if '"ml_modelversion"."metrics"' in q["sql"]]
+
+
+def test_it_filters_the_photo_admin_by_model_version(admin_client):
+    denver, miami = make_city("Denver"), make_city("Miami")
+    old, new = make_model_version([denver, miami], active=False), make_model_version([denver, miami])
+    by_old = set_prediction(make_photo(denver), old, [0.6, 0.4])
+    by_new = set_prediction(make_photo(miami), new, [0.3, 0.7])
+    listing = admin_client.get(f"/admin/photos/photo/?model_version={old.pk}")
+    assert [p.pk for p in listing.context["cl"].result_list] == [by_old.pk]
+    assert new.name in listing.content.decode()  # offered as a choice
+    assert by_new.pk not in [p.pk for p in listing.context["cl"].result_list]
