@@ -75,3 +75,12 @@ def make_demo_collection(*, cities: int = 3, per_city: int = 8, seed: int = 1) -
             result = ingest_photo(data=buffer.getvalue(), city=city, credit=PhotoCredit(source="test"))
             collection[city].append(result.photo)
     return collection
+
+
+def make_tiny_model():
+    """Two demo cities, three photos each, and an active model trained on them in a few seconds."""
+    from ml.services import TrainingOptions, train_model_version
+
+    make_demo_collection(cities=2, per_city=3)
+    options = TrainingOptions(epochs=5, augment_views=0, min_photos_per_city=3, activate=True)
+    return train_model_version(options=options).version

@@ -3,12 +3,11 @@
 import os
 
 import pytest
-import redis
 
 from ml.models import ModelVersion
-from ml.services import TrainingOptions, train_model_version
 from photos.models import Photo
-from tests.factories import make_demo_collection
+from tests.factories import make_tiny_model
+from tests.workers import thread_worker
 
 REDIS_URL = os.environ.get("CITYVIBES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -16,37 +15,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def redis_celery(settings):
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.ConnectionError:
-        pytest.skip(f"needs Redis at {REDIS_URL}")
-    from celery import Celery
-    from celery.contrib.testing.worker import start_worker
-
-    from cityvibes_site.celery import app as project_app
-
-    # A Celery app configured like production (Redis broker and results), made current so the
-    # project's shared tasks are sent through it.
-    app = Celery("cityvibes-redis-test", broker=REDIS_URL, backend=REDIS_URL, set_as_current=True)
-    app.conf.update(task_always_eager=False, broker_connection_retry_on_startup=False)
-    import ml.tasks  # noqa: F401  (registers the shared task on the current app)
-
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield app
-    finally:
-        project_app.set_current()
-        redis.Redis.from_url(REDIS_URL).flushdb()
+def redis_celery():
+    """Redis as broker and result backend, as in a production set-up without django-celery-results."""
+    with thread_worker(broker_url=REDIS_URL, result_backend=REDIS_URL, name="cityvibes-redis-test") as app:
+        yield app
 
 
 def test_it_predicts_photos_through_redis_and_a_worker(redis_celery):
     from ml.tasks import predict_photos_task
 
-    make_demo_collection(cities=2, per_city=3)
-    version = train_model_version(
-        options=TrainingOptions(epochs=5, augment_views=0, min_photos_per_city=3, activate=True)
-    ).version
+    version = make_tiny_model()
     from celery.backends.redis import RedisBackend
 
     async_result = predict_photos_task.delay(model_version_id=version.pk)

@@ -53,6 +53,16 @@ def drag_card(page, dx: int) -> None:
     page.mouse.up()
 
 
+def open_swipe_page(chromium, url: str):
+    """A desktop-sized page on the swipe page, collecting JavaScript errors: (context, page, errors)."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}/")
+    return context, page, errors
+
+
 def wait_for_count(page, n: int) -> None:
     page.wait_for_function(f"document.getElementById('swipe-count').textContent === '{n}'")
 
@@ -63,11 +73,7 @@ def test_it_swipes_by_drag_key_and_button_undoes_and_ranks_as_the_probabilities_
     settings.CITYVIBES_PHOTO_ORDER = "queue"  # a like and a nope of different cities, so the ranking is known
     cities, photos, vectors = collection
     ARTIFACTS.mkdir(exist_ok=True)
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server.url}/")
+    context, page, errors = open_swipe_page(chromium, live_server.url)
     page.wait_for_selector("#card img")
     page.wait_for_function("document.querySelector('#card img').naturalWidth > 0")
     assert page.locator("#card .credit").inner_text().startswith("Author")
@@ -171,11 +177,7 @@ def three_cities():
 
 def test_it_adapts_the_deck_to_the_swipes_and_explains_the_results(chromium, live_server, three_cities):
     denver, *_ = three_cities
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server.url}/")
+    context, page, errors = open_swipe_page(chromium, live_server.url)
     page.wait_for_selector("#card")
     shown = []
     # A swiper who loves Denver: like every Denver photo, nope the rest.

@@ -4,22 +4,15 @@ import json
 import os
 
 import pytest
-import redis
 from django_celery_results.models import TaskResult
 
 from ml.models import ModelVersion
-from ml.services import TrainingOptions, train_model_version
 from ml.tasks import predict_photos_task, train_model_task
 from photos.models import Photo
-from tests.factories import make_demo_collection, make_photo
+from tests.factories import make_demo_collection, make_photo, make_tiny_model
+from tests.workers import thread_worker
 
 REDIS_URL = os.environ.get("CITYVIBES_TEST_TASKS_REDIS_URL", "redis://127.0.0.1:6379/11")
-
-
-def tiny_model() -> ModelVersion:
-    make_demo_collection(cities=2, per_city=3)
-    options = TrainingOptions(epochs=5, augment_views=0, min_photos_per_city=3, activate=True)
-    return train_model_version(options=options).version
 
 
 def assert_listed_in_the_admin(client, row: TaskResult) -> None:
@@ -31,7 +24,7 @@ def assert_listed_in_the_admin(client, row: TaskResult) -> None:
 
 @pytest.mark.django_db
 def test_it_records_an_eager_predict_run_with_its_result(admin_client):
-    version = tiny_model()
+    version = make_tiny_model()
     make_photo(None)
     async_result = predict_photos_task.delay(model_version_id=version.pk)
     expected = {"model_version": version.name, "todo": 7, "predicted": 7, "unreadable": 0}
@@ -63,32 +56,16 @@ def test_it_refuses_unknown_training_options_in_one_line():
 
 @pytest.fixture
 def redis_worker():
-    """A real worker (in a thread) on a Redis broker, with the project's Celery settings (results: django-db)."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.ConnectionError:
-        pytest.skip(f"needs Redis at {REDIS_URL}")
-    from celery import Celery
-    from celery.contrib.testing.worker import start_worker
-
-    from cityvibes_site.celery import app as project_app
-
-    app = Celery("cityvibes-results-test", set_as_current=True)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.update(broker_url=REDIS_URL, task_always_eager=False, broker_connection_retry_on_startup=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-            yield app
-    finally:
-        project_app.set_current()
-        redis.Redis.from_url(REDIS_URL).flushdb()
+    """A real worker on a Redis broker, with the project's Celery settings (results: django-db)."""
+    with thread_worker(broker_url=REDIS_URL, name="cityvibes-results-test") as app:
+        yield app
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_records_a_predict_run_done_by_a_worker(redis_worker, admin_client):
     from django_celery_results.backends import DatabaseBackend
 
-    version = tiny_model()
+    version = make_tiny_model()
     make_photo(None)
     async_result = predict_photos_task.delay(model_version_id=version.pk)
     assert isinstance(async_result.backend, DatabaseBackend)  # queued to the worker, results in the database
