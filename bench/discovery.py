@@ -244,7 +244,7 @@ def main() -> None:
             f"{hit_columns} | top-1 @{CHECKPOINT} | swipes until half have it in top 3 "
             f"| swipes to the original's top-3 rate @{args.max_swipes} |"
         )
-        print("|---" * (7 + len(checkpoints)) + "|")
+        print("|---" * (8 + len(checkpoints)) + "|")
         target = None
         for strategy in STRATEGIES:
             started = time.perf_counter()
