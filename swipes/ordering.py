@@ -23,6 +23,7 @@ share (`exploration`), so a city that an early, noisy dislike pushed down can co
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -54,19 +55,24 @@ class PhotoMatrix:
     def build(
         cls, photo_ids: Sequence[int], keys: Sequence[str], vectors: np.ndarray, *, epsilon: float = LLR_EPSILON
     ) -> "PhotoMatrix":
-        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(photo_ids), len(keys))
+        exact = np.asarray(vectors, dtype=np.float64).reshape(len(photo_ids), len(keys))
+        vectors = exact.astype(np.float32)
         q = (vectors + np.float32(epsilon)) / np.float32(1 + 2 * epsilon)
         return cls(
             photo_ids=np.asarray(photo_ids, dtype=np.int64),
             keys=tuple(keys),
             vectors=vectors,
-            mean=vectors.mean(axis=0, dtype=np.float64) if len(photo_ids) else np.zeros(len(keys)),
+            mean=exact.mean(axis=0) if len(photo_ids) else np.zeros(len(keys)),
             like_given_city=q,
             entropy_given_city=binary_entropy(q).astype(np.float32),
         )
 
     def __len__(self) -> int:
         return len(self.photo_ids)
+
+    @cached_property
+    def mean_by_key(self) -> dict[str, float]:
+        return {k: float(v) for k, v in zip(self.keys, self.mean)}
 
     def score_vector(self, scores: Mapping[str, float]) -> np.ndarray:
         """The swiper's scores as a vector over this matrix's columns (missing cities count 0)."""

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 
 from ml.models import ModelVersion
@@ -14,8 +13,6 @@ from photos.models import City, Photo
 from photos.services import collection_version
 from swipes import ordering, scoring
 from swipes.models import Swipe, UserSwipeData
-
-MEAN_CACHE_SECONDS = 300
 
 
 def photo_vector(photo: Photo, *, city_order: dict[int, list[int]] | None = None) -> dict[str, float] | None:
@@ -36,31 +33,8 @@ def photo_vector(photo: Photo, *, city_order: dict[int, list[int]] | None = None
 
 
 def collection_mean() -> dict[str, float]:
-    """Mean vector over every servable photo (cached; invalidated when photos change)."""
-    key = f"swipes:collection-mean:{collection_version()}"
-    mean = cache.get(key)
-    if mean is None:
-        mean = _compute_collection_mean()
-        cache.set(key, mean, timeout=MEAN_CACHE_SECONDS)
-    return mean
-
-
-def _compute_collection_mean() -> dict[str, float]:
-    orders = dict(ModelVersion.objects.values_list("id", "cities"))
-    totals: dict[str, float] = {}
-    count = 0
-    rows = Photo.objects.servable().values_list("city_id", "probabilities", "model_version_id")
-    for city_id, probabilities, model_version_id in rows.iterator(chunk_size=2000):
-        cities = orders.get(model_version_id)
-        if probabilities is not None and cities is not None and len(cities) == len(probabilities):
-            for cid, p in zip(cities, probabilities):
-                totals[str(cid)] = totals.get(str(cid), 0.0) + float(p)
-        elif city_id is not None:
-            totals[str(city_id)] = totals.get(str(city_id), 0.0) + 1.0
-        else:
-            continue
-        count += 1
-    return {k: v / count for k, v in totals.items()} if count else {}
+    """Mean vector over every servable photo, from the photo matrix (per process, rebuilt when photos change)."""
+    return photo_matrix().mean_by_key
 
 
 def swipe_contribution_for(photo: Photo, liked: bool, *, rule: str) -> dict[str, float]:
@@ -72,7 +46,7 @@ def swipe_contribution_for(photo: Photo, liked: bool, *, rule: str) -> dict[str,
         keys = sorted(vector)
         delta = scoring.swipe_contribution(np.array([vector[k] for k in keys]), liked, rule="sum")
         return {k: float(v) for k, v in zip(keys, delta) if v != 0.0}
-    mean = dict(collection_mean())
+    mean = collection_mean()
     keys = sorted(set(mean) | set(vector))
     p = np.array([vector.get(k, 0.0) for k in keys])
     m = np.array([mean.get(k, 0.0) for k in keys])
@@ -191,7 +165,7 @@ def _build_photo_matrix() -> ordering.PhotoMatrix:
     ordered = sorted({key for layout in used for key in layouts[layout]})
     column_of = {k: i for i, k in enumerate(ordered)}
     columns = {layout: np.array([column_of[k] for k in layouts[layout]], dtype=np.intp) for layout in used}
-    vectors = np.zeros((len(rows), len(ordered)), dtype=np.float32)
+    vectors = np.zeros((len(rows), len(ordered)))  # float64: the mean is computed from these exact values
     for i, (_, layout, probabilities) in enumerate(rows):
         vectors[i, columns[layout]] = probabilities
     return ordering.PhotoMatrix.build([pk for pk, _, _ in rows], ordered, vectors)
