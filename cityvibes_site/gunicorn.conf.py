@@ -5,8 +5,9 @@ Read from the environment (scripts/serve runs collectstatic and migrate first, t
 - WEB_CONCURRENCY: worker processes (default 2 x CPUs + 1; each loads its own TensorFlow model
   on the first /identify/, so mind the memory).
 - GUNICORN_WORKER_CLASS: "sync" (default) or "gthread" with GUNICORN_THREADS threads per worker.
-  bench/swipe_load.py on 2 cores: 5 sync workers served 135 swipes/s with p99 34 ms at a human
-  pace, 2 gthread workers x 4 threads 86 swipes/s and 75 ms (threads wait on each other's GIL
+  bench/swipe_load.py on 2 cores (bench/results/swipe_load.txt): 5 sync workers served 147 swipes/s,
+  p99 298 ms saturated and 26 ms at a human pace; 2 gthread workers x 4 threads 136 swipes/s,
+  545 ms and 38 ms, with a fifth of the CPU idle (likely threads waiting on each other's GIL
   mid-transaction). Run sync workers behind a buffering proxy (nginx, a load balancer).
 - GUNICORN_TIMEOUT: seconds before a stuck request's worker is restarted (default 60).
 - GUNICORN_CONTROL_SOCKET: a path to enable gunicornc's control socket (off by default).
