@@ -62,10 +62,16 @@ def use_database(name: str) -> None:
     from django.core.cache import caches
     from django.db import connections
 
+    from swipes.selectors import forget_photo_matrix
+
     connection = connections["default"]
     if connection.settings_dict["NAME"] != name:
         connection.close()
         connection.settings_dict["NAME"] = name
+        # The smart order's matrix (and the collection mean) belong to one database; a web process
+        # never switches, this one does. Without this, up to CITYVIBES_PHOTO_MATRIX_MAX_AGE seconds of
+        # swipes were scored with the other database's 1,000-city mean.
+        forget_photo_matrix()
     # Each database has its own collection version (from the clock), so per-process caches rebuild.
     caches["default"].key_prefix = name
 

@@ -147,6 +147,12 @@ def photo_matrix() -> ordering.PhotoMatrix:
         return _matrix_cached["matrix"]
 
 
+def forget_photo_matrix() -> None:
+    """Drop this process's matrix: the next request rebuilds it (for a process that switches databases)."""
+    with _matrix_lock:
+        _matrix_cached.clear()
+
+
 def _build_photo_matrix() -> ordering.PhotoMatrix:
     # The columns each photo's vector fills: a model version's city order, or its own label.
     layouts: dict[object, list[str]] = {
