@@ -71,6 +71,11 @@ class PhotoMatrix:
         return len(self.photo_ids)
 
     @cached_property
+    def top_city(self) -> np.ndarray:
+        """(N,) the column of each photo's most likely city."""
+        return self.vectors.argmax(axis=1) if len(self) else np.zeros(0, dtype=np.intp)
+
+    @cached_property
     def mean_by_key(self) -> dict[str, float]:
         return {k: float(v) for k, v in zip(self.keys, self.mean)}
 

@@ -112,12 +112,22 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list
         ).exists():
             chosen.append(last["photo_id"])
     start, size = 0, max(4 * n, 32)
+    previous_city = None
     while len(chosen) < n and start < len(order):
-        ids = [int(i) for i in matrix.photo_ids[order[start : start + size]]]
+        rows = order[start : start + size]
+        ids = [int(i) for i in matrix.photo_ids[rows]]
         swiped = set()
         if known:
             swiped = set(live_swipes(user_data).filter(photo_id__in=ids).values_list("photo_id", flat=True))
-        chosen += [i for i in ids if i not in swiped and i not in chosen][: n - len(chosen)]
+        fresh = [(i, int(c)) for i, c in zip(ids, matrix.top_city[rows]) if i not in swiped and i not in chosen]
+        # The photos after the first are shown before the swiper's answer to the one before is known
+        # (the page prefetches them), so two in a row never show the same city: the best photo, then
+        # the best of another city, and so on.
+        while fresh and len(chosen) < n:
+            pick = next((f for f in fresh if f[1] != previous_city), fresh[0])
+            chosen.append(pick[0])
+            previous_city = pick[1]
+            fresh.remove(pick)
         start, size = start + size, size * 4
     # Not the vectors (K floats each, unused by the payload): the matrix already has them.
     photos = Photo.objects.servable().select_related("city").defer("probabilities").in_bulk(chosen)

@@ -87,6 +87,15 @@ class TestSmartOrderInTheApp:
         upcoming = next_photos_for(user, n=4)
         assert {p.city for p in upcoming} == {denver, salt_lake}  # no more Miami: it says little now
 
+    def test_it_never_prefetches_two_photos_of_the_same_city_in_a_row(self, world):
+        *_, photos = world
+        user = UserSwipeData.objects.create()
+        services.record_swipe(user_data=user, photo_id=photos[next(iter(photos))][0].pk, liked=True)
+        for swiper in (None, user):
+            cities = [p.city for p in next_photos_for(swiper, n=8)]
+            assert len(cities) == 8
+            assert all(a != b for a, b in zip(cities, cities[1:])), [c.name for c in cities]
+
     def test_it_never_serves_a_swiped_photo_and_runs_dry_when_all_are_swiped(self, world):
         *_, photos = world
         everything = [p for ps in photos.values() for p in ps]
