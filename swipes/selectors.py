@@ -226,9 +226,9 @@ def rank_cities_for(user_data: UserSwipeData | None, *, limit: int = 10, photos_
             for key in wanted:
                 value = swipe.contribution.get(key, 0.0)
                 if swipe.liked and value > 0:
-                    raised[key].append((value, swipe.pk, swipe.photo))
+                    raised[key].append((value, -swipe.pk, swipe.photo))
                 elif not swipe.liked and value < 0:
-                    lowered[key].append((-value, swipe.pk, swipe.photo))
+                    lowered[key].append((-value, -swipe.pk, swipe.photo))
         for found, target in ((raised, up), (lowered, down)):
             for key, items in found.items():
                 items.sort(key=lambda item: (item[0], item[1]), reverse=True)

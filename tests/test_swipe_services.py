@@ -223,3 +223,15 @@ def test_it_explains_a_city_up_with_liked_photos_and_down_with_disliked_ones():
     assert ranked[denver].pushed_down == []
     assert ranked[miami].pushed_up == []
     assert ranked[miami].pushed_down == [noped]
+
+
+def test_it_lists_the_earlier_of_two_equally_strong_photos_first():
+    denver, miami = make_city("Denver"), make_city("Miami")
+    version = make_model_version([denver, miami])
+    first, second = (set_prediction(make_photo(denver), version, [0.8, 0.2]) for _ in range(2))
+    set_prediction(make_photo(miami), version, [0.1, 0.9])  # so the Denver photos stand out from the mean
+    user = UserSwipeData.objects.create()
+    for photo in (first, second):
+        services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+    ranked = {r.city: r for r in rank_cities_for(user, photos_per_city=3)}
+    assert ranked[denver].pushed_up == [first, second]
