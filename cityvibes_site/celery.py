@@ -42,14 +42,15 @@ class TaskProgress:
         self.min_interval = min_interval
         self._last = float("-inf")
 
-    def stage(self, stage: str, total: int) -> Callable[[int], None]:
+    def stage(self, stage: str, total: int, **extra: object) -> Callable[..., None]:
+        """Reports the start of a stage; returns advance(n, **extra) to call as work gets done."""
         done = 0
-        self.report(stage=stage, done=0, total=total, force=True)
+        self.report(stage=stage, done=0, total=total, force=True, **extra)
 
-        def advance(n: int) -> None:
+        def advance(n: int, **extra: object) -> None:
             nonlocal done
             done += n
-            self.report(stage=stage, done=done, total=total, force=done >= total)
+            self.report(stage=stage, done=done, total=total, force=done >= total, **extra)
 
         return advance
 

@@ -16,22 +16,13 @@ def harvest_photos_task(self, city_ids: list[int], source: str = "wikimedia", pe
     Reports PROGRESS after each city: {"stage": "cities", "done", "total", "imported", "city"}.
     """
     cities = list(City.objects.filter(pk__in=city_ids).order_by(F("population").desc(nulls_last=True), "name"))
-    progress = TaskProgress(self)
-    done = imported = 0
-    progress.report(stage="cities", done=0, total=len(cities), force=True, imported=0)
+    advance = TaskProgress(self).stage("cities", len(cities), imported=0)
+    imported = 0
 
     def city_finished(row: CityHarvest) -> None:
-        nonlocal done, imported
-        done += 1
+        nonlocal imported
         imported += row.imported
-        progress.report(
-            stage="cities",
-            done=done,
-            total=len(cities),
-            force=done == len(cities),
-            imported=imported,
-            city=row.city.display_name,
-        )
+        advance(1, imported=imported, city=row.city.display_name)
 
     return harvest_photos(
         cities=cities, source=get_source(source), per_city=per_city, on_progress=city_finished

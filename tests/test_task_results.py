@@ -74,3 +74,29 @@ def test_it_records_a_predict_run_done_by_a_worker(redis_worker, admin_client):
     assert row.status == "SUCCESS" and row.worker  # the worker's name: it really ran there
     assert Photo.objects.filter(model_version=version).count() == 7
     assert_listed_in_the_admin(admin_client, row)
+
+
+@pytest.mark.django_db
+def test_it_stores_each_stages_progress_with_its_extra_fields_while_the_task_runs():
+    from celery import shared_task
+
+    from cityvibes_site.celery import TaskProgress
+
+    seen = []
+
+    @shared_task(bind=True, name="tests.progress_probe")
+    def probe(self):
+        def stored() -> dict:
+            return json.loads(TaskResult.objects.get(task_id=self.request.id).result)
+
+        advance = TaskProgress(self, min_interval=0).stage("cities", 2, imported=0)
+        seen.append(stored())
+        advance(1, imported=3, city="Denver")
+        seen.append(stored())
+        return "done"
+
+    assert probe.apply().get() == "done"
+    assert seen == [
+        {"stage": "cities", "done": 0, "total": 2, "imported": 0},
+        {"stage": "cities", "done": 1, "total": 2, "imported": 3, "city": "Denver"},
+    ]
