@@ -12,7 +12,14 @@ from rest_framework.views import APIView
 
 from ml.identify import IdentifyError, IdentifyResult, UploadRejected, identify_image
 from photos.models import City
-from swipes.api import CitySerializer, ErrorSerializer, PhotoOutSerializer, city_fields, photo_payload
+from swipes.api import (
+    CitySerializer,
+    ErrorSerializer,
+    PhotoOutSerializer,
+    StrictBooleanField,
+    city_fields,
+    photo_payload,
+)
 from swipes.throttling import IdentifyThrottle
 
 MAX_TOP_K = 20
@@ -25,7 +32,7 @@ class UploadField(serializers.FileField):
     """A file part of a multipart body (documented as binary, not as a URL)."""
 
 
-class FormBooleanField(serializers.BooleanField):
+class FormBooleanField(StrictBooleanField):
     """true or false (any case) in a form field: not 1, 0, yes or on, which DRF would also take.
 
     Like the JSON API's strict types: a client that sends "0" may not mean false, and the schema
@@ -33,11 +40,9 @@ class FormBooleanField(serializers.BooleanField):
     """
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
-            return data
         if isinstance(data, str) and data.lower() in {"true", "false"}:
-            return data.lower() == "true"
-        self.fail("invalid", input=data)
+            data = data.lower() == "true"
+        return super().to_internal_value(data)
 
 
 class IdentifyInSerializer(serializers.Serializer):
