@@ -76,6 +76,11 @@ class PhotoMatrix:
         return self.vectors.argmax(axis=1) if len(self) else np.zeros(0, dtype=np.intp)
 
     @cached_property
+    def row_of(self) -> dict[int, int]:
+        """Photo id -> row index."""
+        return {int(pk): i for i, pk in enumerate(self.photo_ids)}
+
+    @cached_property
     def mean_by_key(self) -> dict[str, float]:
         return {k: float(v) for k, v in zip(self.keys, self.mean)}
 

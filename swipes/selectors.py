@@ -263,7 +263,7 @@ def confidence_for(user_data: UserSwipeData | None) -> Confidence | None:
     if user_data is None or not user_data.scores:
         return None
     matrix = photo_matrix()
-    row_of = {int(pk): i for i, pk in enumerate(matrix.photo_ids)}
+    row_of = matrix.row_of
     swiped = [row_of[pk] for pk in live_swipes(user_data).values_list("photo_id", flat=True) if pk in row_of]
     settled = ordering.settle_estimate(matrix, user_data.scores, swiped_rows=np.array(swiped, dtype=np.int64))
     if settled is None:
