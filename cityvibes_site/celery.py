@@ -14,8 +14,10 @@ from celery import Celery, Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityvibes_site.settings")
 
-if Path(sys.argv[0]).name == "celery":
-    # The worker command: stop with a one-line reason (e.g. no DJANGO_SECRET_KEY), not a traceback.
+
+def exit_unless_configured() -> None:
+    """For the celery and gunicorn commands: stop with a one-line reason (e.g. no DJANGO_SECRET_KEY),
+    not a traceback per process. manage.py does the same around every command."""
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
@@ -23,6 +25,10 @@ if Path(sys.argv[0]).name == "celery":
         settings.SECRET_KEY  # noqa: B018  (loading the settings is the check)
     except ImproperlyConfigured as error:
         sys.exit(f"ImproperlyConfigured: {error}")
+
+
+if Path(sys.argv[0]).name == "celery":
+    exit_unless_configured()
 
 app = Celery("cityvibes")
 app.config_from_object("django.conf:settings", namespace="CELERY")

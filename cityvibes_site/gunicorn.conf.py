@@ -17,7 +17,6 @@ Read from the environment (scripts/serve runs collectstatic and migrate first, t
 
 import multiprocessing
 import os
-import sys
 from pathlib import Path
 
 # One BLAS thread per worker: the smart photo order's matrix products are small, and idle BLAS
@@ -51,11 +50,6 @@ if Path("/dev/shm").is_dir():
 
 def on_starting(server) -> None:
     """Refuse to start with a one-line reason (not a traceback per worker) when settings are incomplete."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cityvibes_site.settings")
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
+    from cityvibes_site.celery import exit_unless_configured
 
-    try:
-        settings.SECRET_KEY  # noqa: B018  (importing the settings is the check)
-    except ImproperlyConfigured as error:
-        sys.exit(f"ImproperlyConfigured: {error}")
+    exit_unless_configured()
