@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.core import checks
 from django.db.models import Exists, OuterRef
 
 from ml.models import ModelVersion
@@ -66,6 +67,16 @@ def current_photo_order() -> str:
     if order not in PHOTO_ORDERS:
         raise ValueError(f"CITYVIBES_PHOTO_ORDER={order!r} is not one of {', '.join(PHOTO_ORDERS)}")
     return order
+
+
+@checks.register()
+def check_photo_order(app_configs=None, **kwargs) -> list[checks.Error]:
+    """`manage.py check` (and migrate, runserver) refuse an unknown order instead of a 500 per request."""
+    try:
+        current_photo_order()
+    except ValueError as error:
+        return [checks.Error(str(error), id="cityvibes.E002")]
+    return []
 
 
 def next_photos_for(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:

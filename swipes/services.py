@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import checks
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,6 +46,16 @@ def current_rule() -> str:
     if rule not in scoring.RULES:
         raise ValueError(f"CITYVIBES_SCORING_RULE={rule!r} is not one of {', '.join(scoring.RULES)}")
     return rule
+
+
+@checks.register()
+def check_scoring_rule(app_configs=None, **kwargs) -> list[checks.Error]:
+    """`manage.py check` (and migrate, runserver) refuse an unknown rule instead of a 500 per swipe."""
+    try:
+        current_rule()
+    except ValueError as error:
+        return [checks.Error(str(error), id="cityvibes.E003")]
+    return []
 
 
 def swiper_for_request(request, *, create: bool) -> UserSwipeData | None:

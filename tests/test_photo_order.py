@@ -204,3 +204,16 @@ def test_it_rebuilds_the_photo_matrix_at_most_every_max_age_while_photos_keep_ch
     assert next_photos_for(None, n=5) == []  # ...but a hidden photo is never served from it
     time.sleep(0.5)
     assert photo_matrix().photo_ids.tolist() == [added.pk]  # ...and it catches up after max age
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "code"),
+    [("CITYVIBES_PHOTO_ORDER", "random", "cityvibes.E002"), ("CITYVIBES_SCORING_RULE", "avg", "cityvibes.E003")],
+)
+def test_it_refuses_to_start_with_an_unknown_order_or_rule(settings, setting, value, code):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    setattr(settings, setting, value)
+    with pytest.raises(SystemCheckError, match=rf"\({code}\) {setting}='{value}' is not one of"):
+        call_command("check")
