@@ -158,9 +158,11 @@ STORAGES = {
 # DEBUG and tests: WhiteNoise finds files in static/ at request time (no collectstatic, no STATIC_ROOT).
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
+# CACHE_URL=redis://...: Django's Redis backend, reusing one redis-py client object per connection pool
+# instead of building one per cache operation (swipes/redis_cache.py).
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        {"BACKEND": "swipes.redis_cache.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
