@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from photos.models import Photo
 from swipes import services
-from swipes.selectors import confidence_for, next_photos_for, rank_cities_for
+from swipes.selectors import confidence_for, next_photos_for, rank_cities_for, top_cities_of
 from swipes.throttling import SwipeReadThrottle, SwipeWriteThrottle
 
 MAX_NEXT = 50
@@ -145,6 +145,14 @@ def city_fields(city) -> dict:
     return {"id": city.pk, "name": city.name, "country": city.country, "region": city.region, "slug": city.slug}
 
 
+def top_payload(scores, *, limit: int) -> list[dict]:
+    """The best cities of a score vector (swipes.score_vectors.CityVector), as the swipe answers show them."""
+    return [
+        {"rank": i, **city_fields(city), "score": round(score, 6)}
+        for i, (city, score) in enumerate(top_cities_of(scores, limit=limit), start=1)
+    ]
+
+
 def ranked_payload(user_data, *, limit: int) -> list[dict]:
     return [
         {"rank": i, **city_fields(item.city), "score": round(item.score, 6)}
@@ -223,16 +231,15 @@ class SwipeView(SwipeAPIView):
     def post(self, request):
         incoming = SwipeInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        user_data = services.swiper_for_request(request, create=True)
-        outcome = services.record_swipe(
-            user_data=user_data, photo_id=incoming.validated_data["photo"], liked=incoming.validated_data["liked"]
+        outcome = services.swipe_for_request(
+            request, photo_id=incoming.validated_data["photo"], liked=incoming.validated_data["liked"]
         )
         body = {
             "recorded": outcome.created,
             "photo": outcome.swipe.photo_id,
             "liked": outcome.swipe.liked,
-            "swipe_count": user_data.swipe_count,
-            "top_cities": ranked_payload(user_data, limit=5),
+            "swipe_count": outcome.swipe_count,
+            "top_cities": top_payload(outcome.scores, limit=5),
         }
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
@@ -253,7 +260,7 @@ class UndoView(SwipeAPIView):
                 "undone": photo_payload(request, swipe.photo),
                 "liked": swipe.liked,
                 "swipe_count": user_data.swipe_count,
-                "top_cities": ranked_payload(user_data, limit=5),
+                "top_cities": top_payload(user_data.score_vector, limit=5),
             }
         )
 

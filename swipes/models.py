@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector
+
 
 class UserSwipeData(models.Model):
     """One swiper (a logged-in user or an anonymous browser session) and their running scores."""
@@ -13,7 +15,9 @@ class UserSwipeData(models.Model):
     )
     anon_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     queue_position = models.BigIntegerField(default=-1, help_text="Photos after this position come next.")
-    scores = models.JSONField(default=dict, blank=True, help_text="Running score per city id.")
+    # The running score per city (swipes/score_vectors.py): int64 city ids and float64 scores, as bytes.
+    score_cities = models.BinaryField(default=b"", blank=True)
+    score_values = models.BinaryField(default=b"", blank=True)
     swipe_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -24,6 +28,24 @@ class UserSwipeData(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} swipes" if self.user_id else f"anonymous {str(self.anon_token)[:8]}"
+
+    @property
+    def score_vector(self) -> CityVector:
+        return CityVector.from_bytes(self.score_cities, self.score_values, dtype=SCORE_DTYPE)
+
+    @score_vector.setter
+    def score_vector(self, vector: CityVector) -> None:
+        self.score_cities = vector.cities_bytes()
+        self.score_values = vector.values_bytes(SCORE_DTYPE)
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Running score per city id (as text), e.g. {"12": 1.5}."""
+        return self.score_vector.as_dict()
+
+    @scores.setter
+    def scores(self, scores: dict[str, float]) -> None:
+        self.score_vector = CityVector.from_dict(scores)
 
 
 class Swipe(models.Model):
@@ -36,7 +58,9 @@ class Swipe(models.Model):
     user_data = models.ForeignKey(UserSwipeData, on_delete=models.CASCADE, related_name="swipes")
     photo = models.ForeignKey("photos.Photo", on_delete=models.PROTECT, related_name="swipes")
     liked = models.BooleanField()
-    contribution = models.JSONField(help_text="What this swipe added to the score of each city id.")
+    # What this swipe added to the score of each city: int64 city ids and float64 values, as bytes.
+    contribution_cities = models.BinaryField(default=b"")
+    contribution_values = models.BinaryField(default=b"")
     rule = models.CharField(max_length=20, help_text="Scoring rule that computed the contribution.")
     created = models.DateTimeField(auto_now_add=True)
     retracted_at = models.DateTimeField(null=True, blank=True)
@@ -55,3 +79,21 @@ class Swipe(models.Model):
 
     def __str__(self) -> str:
         return f"{'♥' if self.liked else '✕'} photo {self.photo_id}"
+
+    @property
+    def contribution_vector(self) -> CityVector:
+        return CityVector.from_bytes(self.contribution_cities, self.contribution_values, dtype=CONTRIBUTION_DTYPE)
+
+    @contribution_vector.setter
+    def contribution_vector(self, vector: CityVector) -> None:
+        self.contribution_cities = vector.cities_bytes()
+        self.contribution_values = vector.values_bytes(CONTRIBUTION_DTYPE)
+
+    @property
+    def contribution(self) -> dict[str, float]:
+        """What this swipe added to each city's score, by city id (as text)."""
+        return self.contribution_vector.as_dict()
+
+    @contribution.setter
+    def contribution(self, contribution: dict[str, float]) -> None:
+        self.contribution_vector = CityVector.from_dict(contribution)

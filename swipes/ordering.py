@@ -50,10 +50,17 @@ class PhotoMatrix:
     mean: np.ndarray  # (K,) float64, the collection's mean vector
     like_given_city: np.ndarray  # (N, K) float32: q_c(p), P(like | favourite city c)
     entropy_given_city: np.ndarray  # (N, K) float32: H(q_c(p))
+    queue_positions: np.ndarray | None = None  # (N,) int64, when the caller knows them
 
     @classmethod
     def build(
-        cls, photo_ids: Sequence[int], keys: Sequence[str], vectors: np.ndarray, *, epsilon: float = LLR_EPSILON
+        cls,
+        photo_ids: Sequence[int],
+        keys: Sequence[str],
+        vectors: np.ndarray,
+        *,
+        epsilon: float = LLR_EPSILON,
+        queue_positions: Sequence[int] | None = None,
     ) -> "PhotoMatrix":
         exact = np.asarray(vectors, dtype=np.float64).reshape(len(photo_ids), len(keys))
         vectors = exact.astype(np.float32)
@@ -65,6 +72,7 @@ class PhotoMatrix:
             mean=exact.mean(axis=0) if len(photo_ids) else np.zeros(len(keys)),
             like_given_city=q,
             entropy_given_city=binary_entropy(q).astype(np.float32),
+            queue_positions=None if queue_positions is None else np.asarray(queue_positions, dtype=np.int64),
         )
 
     def __len__(self) -> int:
@@ -79,6 +87,11 @@ class PhotoMatrix:
     def row_of(self) -> dict[int, int]:
         """Photo id -> row index."""
         return {int(pk): i for i, pk in enumerate(self.photo_ids)}
+
+    @cached_property
+    def city_ids(self) -> np.ndarray:
+        """(K,) int64: the columns' city ids."""
+        return np.array([int(k) for k in self.keys], dtype=np.int64)
 
     @cached_property
     def mean_by_key(self) -> dict[str, float]:

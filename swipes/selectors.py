@@ -14,6 +14,7 @@ from photos.models import City, Photo
 from photos.services import collection_version
 from swipes import ordering, scoring
 from swipes.models import Swipe, UserSwipeData
+from swipes.score_vectors import CityVector
 
 
 def photo_vector(photo: Photo, *, city_order: dict[int, list[int]] | None = None) -> dict[str, float] | None:
@@ -53,6 +54,22 @@ def swipe_contribution_for(photo: Photo, liked: bool, *, rule: str) -> dict[str,
     m = np.array([mean.get(k, 0.0) for k in keys])
     delta = scoring.swipe_contribution(p, liked, rule=rule, mean=m)
     return {k: float(v) for k, v in zip(keys, delta)}
+
+
+def contribution_vector_for(photo_id: int, liked: bool, *, rule: str) -> tuple[CityVector, int] | None:
+    """What swiping the photo adds (over every city of the collection) and its queue position.
+
+    From the per-process photo matrix, so nothing is read from the database; None when the photo
+    is not in the matrix (added since it was built, or not servable). The matrix holds the vectors
+    as float32, which is what the CNN outputs.
+    """
+    matrix = photo_matrix()
+    row = matrix.row_of.get(int(photo_id))
+    if row is None or matrix.queue_positions is None:
+        return None
+    vector = matrix.vectors[row].astype(np.float64)
+    delta = scoring.swipe_contribution(vector, liked, rule=rule, mean=None if rule == "sum" else matrix.mean)
+    return CityVector(matrix.city_ids, delta), int(matrix.queue_positions[row])
 
 
 def live_swipes(user_data: UserSwipeData):
@@ -111,16 +128,18 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list
     if len(matrix) == 0:
         return []
     known = user_data is not None and user_data.pk is not None
-    scores = matrix.score_vector(user_data.scores if known else {})
+    scores = user_data.score_vector.values_for(matrix.city_ids) if known else np.zeros(len(matrix.keys))
     seed = (user_data.pk * 1_000_003 + user_data.swipe_count) if known else 0
     order = ordering.ranked_photo_indexes(matrix, scores, seed=seed)
     chosen: list[int] = []
     if known:
         # Right after an undo, the undone photo comes back first, as the swipe page shows it.
         last = Swipe.objects.filter(user_data=user_data).order_by("-id").values("photo_id", "retraction").first()
-        if last and last["retraction"] == Swipe.Retraction.UNDO and not live_swipes(user_data).filter(
-            photo_id=last["photo_id"]
-        ).exists():
+        if (
+            last
+            and last["retraction"] == Swipe.Retraction.UNDO
+            and not live_swipes(user_data).filter(photo_id=last["photo_id"]).exists()
+        ):
             chosen.append(last["photo_id"])
     start, size = 0, max(4 * n, 32)
     previous_city = None
@@ -180,14 +199,21 @@ def _build_photo_matrix() -> ordering.PhotoMatrix:
         pk: [str(c) for c in cities] for pk, cities in ModelVersion.objects.values_list("id", "cities")
     }
     rows: list[tuple[int, object, list[float]]] = []
-    queryset = Photo.objects.servable().order_by("pk").values_list("pk", "city_id", "probabilities", "model_version_id")
-    for pk, city_id, probabilities, model_version_id in queryset.iterator(chunk_size=2000):
+    positions: list[int] = []
+    queryset = Photo.objects.servable().order_by("pk")
+    fields = ("pk", "city_id", "probabilities", "model_version_id", "queue_position")
+    for pk, city_id, probabilities, model_version_id, position in queryset.values_list(*fields).iterator(
+        chunk_size=2000
+    ):
         layout = layouts.get(model_version_id)
         if probabilities is not None and layout is not None and len(layout) == len(probabilities):
             rows.append((pk, model_version_id, probabilities))
         elif city_id is not None:
             layouts.setdefault(("label", city_id), [str(city_id)])
             rows.append((pk, ("label", city_id), [1.0]))
+        else:
+            continue
+        positions.append(position)
     used = {layout for _, layout, _ in rows}
     ordered = sorted({key for layout in used for key in layouts[layout]})
     column_of = {k: i for i, k in enumerate(ordered)}
@@ -195,7 +221,43 @@ def _build_photo_matrix() -> ordering.PhotoMatrix:
     vectors = np.zeros((len(rows), len(ordered)))  # float64: the mean is computed from these exact values
     for i, (_, layout, probabilities) in enumerate(rows):
         vectors[i, columns[layout]] = probabilities
-    return ordering.PhotoMatrix.build([pk for pk, _, _ in rows], ordered, vectors)
+    return ordering.PhotoMatrix.build([pk for pk, _, _ in rows], ordered, vectors, queue_positions=positions)
+
+
+_cities_lock = threading.Lock()
+_cities_cached: dict[str, object] = {"version": None, "cities": {}}
+
+
+def cities_by_id(ids: list[int]) -> dict[int, City]:
+    """These cities (those that exist), cached per process until the collection version changes.
+
+    City saves and deletes bump the version (photos/signals.py), so a rename shows at once.
+    """
+    version = collection_version()
+    with _cities_lock:
+        if _cities_cached["version"] != version:
+            _cities_cached.update(version=version, cities={})
+        known: dict[int, City | None] = _cities_cached["cities"]
+        missing = [i for i in ids if i not in known]
+    if missing:
+        found = City.objects.order_by().in_bulk(missing)
+        with _cities_lock:
+            if _cities_cached["version"] == version:
+                known.update({i: found.get(i) for i in missing})
+        known = {**known, **{i: found.get(i) for i in missing}}
+    return {i: known[i] for i in ids if known.get(i) is not None}
+
+
+def top_cities_of(scores: CityVector, *, limit: int) -> list[tuple[City, float]]:
+    """The best `limit` cities of a score vector that still exist, best first (no database read when cached)."""
+    wanted = limit
+    while True:
+        ranked = scores.top(wanted)
+        cities = cities_by_id([city_id for city_id, _ in ranked])
+        shown = [(cities[city_id], value) for city_id, value in ranked if city_id in cities]
+        if len(shown) >= limit or len(ranked) < wanted:
+            return shown[:limit]
+        wanted *= 4
 
 
 @dataclass

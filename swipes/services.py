@@ -3,18 +3,21 @@
 import uuid
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import checks
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from photos.models import Photo
-from swipes import scoring
+from swipes import score_vectors, scoring
 from swipes.models import Swipe, UserSwipeData
-from swipes.selectors import live_swipes, swipe_contribution_for
+from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector
+from swipes.selectors import contribution_vector_for, live_swipes, swipe_contribution_for
 
 SESSION_KEY = "cityvibes_swiper"
+SCORE_FIELDS = ("score_cities", "score_values")
 
 
 class SwipeError(Exception):
@@ -39,6 +42,9 @@ class NothingToUndo(SwipeError):
 class SwipeOutcome:
     swipe: Swipe
     created: bool  # False when the same swipe was already recorded (an idempotent repeat)
+    swipe_count: int  # the swiper's, after the swipe
+    scores: CityVector  # the swiper's, after the swipe
+    queue_position: int
 
 
 def current_rule() -> str:
@@ -97,35 +103,143 @@ def _locked(user_data: UserSwipeData) -> UserSwipeData:
     return UserSwipeData.objects.select_for_update().get(pk=user_data.pk)
 
 
-@transaction.atomic
-def record_swipe(*, user_data: UserSwipeData, photo_id: int, liked: bool) -> SwipeOutcome:
-    """Log a like/dislike and add its contribution to the swiper's scores.
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
-    The swiper's row is locked for the whole transaction, so concurrent swipes (two tabs)
-    apply one after the other. Repeating the same swipe changes nothing.
+
+def _for_update() -> str:
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+def _rounded(contribution: CityVector) -> CityVector:
+    """As stored (float32), so the running total adds exactly what a replay of the log adds."""
+    return CityVector(contribution.cities, contribution.values.astype(CONTRIBUTION_DTYPE).astype(np.float64))
+
+
+def _contribution(photo_id: int, liked: bool, *, rule: str) -> tuple[CityVector, int]:
+    """What the swipe adds, and the photo's queue position.
+
+    From the process's photo matrix; else (a photo newer than the matrix) from the photo's row.
     """
-    locked = _locked(user_data)
-    # Not the version's metrics: two K x K confusion matrices (megabytes of JSON for 1,000 cities)
-    # that scoring never reads; loading them made each swipe's cost grow with the square of K.
-    servable = Photo.objects.servable().select_related("model_version").defer("model_version__metrics")
-    photo = servable.filter(pk=photo_id).first()
-    if photo is None:
-        raise PhotoNotAvailable(f"photo {photo_id} does not exist or is not available for swiping")
-    previous = live_swipes(locked).filter(photo=photo).first()
-    if previous is not None:
-        if previous.liked != liked:
-            raise AlreadySwiped(f"photo {photo_id} was already {'liked' if previous.liked else 'noped'}; undo first")
-        _refresh(user_data, locked)
-        return SwipeOutcome(previous, created=False)
+    known = contribution_vector_for(photo_id, liked, rule=rule)
+    if known is not None:
+        vector, position = known
+    else:
+        servable = Photo.objects.servable().select_related("model_version").defer("model_version__metrics")
+        photo = servable.filter(pk=photo_id).first()
+        if photo is None:
+            raise PhotoNotAvailable(f"photo {photo_id} does not exist or is not available for swiping")
+        vector, position = CityVector.from_dict(swipe_contribution_for(photo, liked, rule=rule)), photo.queue_position
+    return _rounded(vector), position
+
+
+def record_swipe(*, user_data: UserSwipeData, photo_id: int, liked: bool) -> SwipeOutcome:
+    """Log a like/dislike and add its contribution to the swiper's scores (see swipe_as)."""
+    outcome = swipe_as(("id", user_data.pk), photo_id=photo_id, liked=liked)
+    if outcome is None:
+        raise UserSwipeData.DoesNotExist(f"swiper {user_data.pk} no longer exists")
+    user_data.score_vector = outcome.scores
+    user_data.swipe_count = outcome.swipe_count
+    user_data.queue_position = outcome.queue_position
+    return outcome
+
+
+def swipe_for_request(request, *, photo_id: int, liked: bool) -> SwipeOutcome:
+    """The swipe API's write: finds and locks this browser's swiper in the same query (no lookup first)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        outcome = swipe_as(("user_id", user.pk), photo_id=photo_id, liked=liked)
+    else:
+        token = request.session.get(SESSION_KEY)
+        outcome = swipe_as(("anon_token", token), photo_id=photo_id, liked=liked) if token else None
+    if outcome is None:  # first swipe of this browser (or its swiper was deleted)
+        swiper = swiper_for_request(request, create=True)
+        outcome = swipe_as(("id", swiper.pk), photo_id=photo_id, liked=liked)
+    return outcome
+
+
+def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> SwipeOutcome | None:
+    """Log a like/dislike for the swiper (column, value) and add its contribution to their scores.
+
+    None when no such swiper exists. The hot path of the app, so a handful of plain SQL statements
+    rather than ORM queries: lock the swiper's row (so concurrent swipes from two tabs apply one
+    after the other), insert the swipe only if the photo is still servable and not already swiped
+    (the partial unique index decides), update the scores. Repeating the same swipe changes nothing.
+    The contribution comes from the per-process photo matrix, computed before the transaction.
+    """
     rule = current_rule()
-    contribution = swipe_contribution_for(photo, liked, rule=rule)
-    swipe = Swipe.objects.create(user_data=locked, photo=photo, liked=liked, contribution=contribution, rule=rule)
-    locked.scores = scoring.add_contribution(locked.scores, contribution)
-    locked.swipe_count += 1
-    locked.queue_position = max(locked.queue_position, photo.queue_position)
-    locked.save(update_fields=["scores", "swipe_count", "queue_position", "updated"])
-    _refresh(user_data, locked)
-    return SwipeOutcome(swipe, created=True)
+    contribution, photo_position = _contribution(photo_id, liked, rule=rule)
+    column, value = swiper
+    where = {"id": "id = %s", "user_id": "user_id = %s", "anon_token": "anon_token = %s AND user_id IS NULL"}[column]
+    if column == "anon_token":
+        try:
+            value = UserSwipeData._meta.get_field("anon_token").get_db_prep_value(uuid.UUID(str(value)), connection)
+        except ValueError:
+            return None
+    swipers, swipes, photos = _table(UserSwipeData), _table(Swipe), _table(Photo)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, score_cities, score_values, swipe_count, queue_position FROM {swipers} WHERE {where}"
+            + _for_update(),
+            [value],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        swiper_id, score_cities, score_values, count, position = row
+        stored = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
+        now = timezone.now()
+        # Servable as in PhotoQuerySet.servable: visible, with a vector (predicted or labelled).
+        cursor.execute(
+            f"INSERT INTO {swipes} (user_data_id, photo_id, liked, contribution_cities, contribution_values, rule,"
+            " created, retracted_at, retraction)"
+            f" SELECT %s, id, %s, %s, %s, %s, %s, NULL, '' FROM {photos}"
+            " WHERE id = %s AND hidden = %s AND (probabilities IS NOT NULL OR city_id IS NOT NULL)"
+            " ON CONFLICT DO NOTHING" + (" RETURNING id" if connection.features.can_return_columns_from_insert else ""),
+            [
+                swiper_id,
+                liked,
+                contribution.cities_bytes(),
+                contribution.values_bytes(CONTRIBUTION_DTYPE),
+                rule,
+                connection.ops.adapt_datetimefield_value(now),
+                photo_id,
+                False,
+            ],
+        )
+        if connection.features.can_return_columns_from_insert:
+            inserted = cursor.fetchone()
+            swipe_id = inserted[0] if inserted else None
+        else:
+            swipe_id = cursor.lastrowid if cursor.rowcount == 1 else None
+        if swipe_id is None:
+            previous = Swipe.objects.filter(
+                user_data_id=swiper_id, photo_id=photo_id, retracted_at__isnull=True
+            ).first()
+            if previous is None:
+                raise PhotoNotAvailable(f"photo {photo_id} does not exist or is not available for swiping")
+            if previous.liked != liked:
+                raise AlreadySwiped(
+                    f"photo {photo_id} was already {'liked' if previous.liked else 'noped'}; undo first"
+                )
+            return SwipeOutcome(previous, created=False, swipe_count=count, scores=stored, queue_position=position)
+        scores = stored.plus(contribution)
+        position = max(position, photo_position)
+        cursor.execute(
+            f"UPDATE {swipers} SET score_cities = %s, score_values = %s, swipe_count = %s, queue_position = %s,"
+            " updated = %s WHERE id = %s",
+            [
+                scores.cities_bytes(),
+                scores.values_bytes(SCORE_DTYPE),
+                count + 1,
+                position,
+                connection.ops.adapt_datetimefield_value(now),
+                swiper_id,
+            ],
+        )
+    swipe = Swipe(pk=swipe_id, user_data_id=swiper_id, photo_id=photo_id, liked=liked, rule=rule, created=now)
+    swipe.contribution_vector = contribution
+    return SwipeOutcome(swipe, created=True, swipe_count=count + 1, scores=scores, queue_position=position)
 
 
 @transaction.atomic
@@ -138,12 +252,13 @@ def undo_last_swipe(*, user_data: UserSwipeData) -> Swipe:
     last.retracted_at = timezone.now()
     last.retraction = Swipe.Retraction.UNDO
     last.save(update_fields=["retracted_at", "retraction"])
-    remaining = list(live_swipes(locked).order_by("id").values_list("contribution", flat=True))
-    locked.scores = scoring.replay(remaining)
-    locked.swipe_count = len(remaining)
+    remaining = live_swipes(locked).order_by("id").values_list("contribution_cities", "contribution_values")
+    vectors = [CityVector.from_bytes(c, v, dtype=CONTRIBUTION_DTYPE) for c, v in remaining]
+    locked.score_vector = score_vectors.replay(vectors)
+    locked.swipe_count = len(vectors)
     # Step back so the undone photo is served again next.
     locked.queue_position = min(locked.queue_position, last.photo.queue_position - 1)
-    locked.save(update_fields=["scores", "swipe_count", "queue_position", "updated"])
+    locked.save(update_fields=[*SCORE_FIELDS, "swipe_count", "queue_position", "updated"])
     _refresh(user_data, locked)
     return last
 
@@ -153,10 +268,10 @@ def reset_swipes(*, user_data: UserSwipeData) -> int:
     """Start over: retract every live swipe (the log keeps them) and zero the scores. Returns how many."""
     locked = _locked(user_data)
     count = live_swipes(locked).update(retracted_at=timezone.now(), retraction=Swipe.Retraction.RESET)
-    locked.scores = {}
+    locked.score_vector = CityVector.empty()
     locked.swipe_count = 0
     locked.queue_position = -1
-    locked.save(update_fields=["scores", "swipe_count", "queue_position", "updated"])
+    locked.save(update_fields=[*SCORE_FIELDS, "swipe_count", "queue_position", "updated"])
     _refresh(user_data, locked)
     return count
 
@@ -194,20 +309,20 @@ def recompute_scores(*, fix: bool, rescore: bool = False) -> tuple[int, list[Dri
                         continue  # no vector any more: keep what the swipe added at the time
                     swipe.contribution = swipe_contribution_for(swipe.photo, swipe.liked, rule=rule)
                     swipe.rule = rule
-                    swipe.save(update_fields=["contribution", "rule"])
-            expected = scoring.replay(s.contribution for s in swipes)
-            differing = scoring.scores_differ(locked.scores, expected)
+                    swipe.save(update_fields=["contribution_cities", "contribution_values", "rule"])
+            expected = score_vectors.replay(s.contribution_vector for s in swipes)
+            differing = scoring.scores_differ(locked.scores, expected.as_dict(), tolerance=0.0)
             checked += 1
             if differing or locked.swipe_count != len(swipes):
                 drifts.append(Drift(pk, differing, locked.swipe_count, len(swipes)))
                 if fix:
-                    locked.scores = expected
+                    locked.score_vector = expected
                     locked.swipe_count = len(swipes)
-                    locked.save(update_fields=["scores", "swipe_count", "updated"])
+                    locked.save(update_fields=[*SCORE_FIELDS, "swipe_count", "updated"])
     return checked, drifts
 
 
 def _refresh(target: UserSwipeData, source: UserSwipeData) -> None:
-    target.scores = source.scores
+    target.score_vector = source.score_vector
     target.swipe_count = source.swipe_count
     target.queue_position = source.queue_position

@@ -34,7 +34,10 @@ def test_it_finds_no_drift_when_scores_match_the_log(swiper):
 def test_it_reports_and_repairs_drift(swiper):
     good = dict(swiper.scores)
     key = next(iter(good))
-    UserSwipeData.objects.filter(pk=swiper.pk).update(scores={**good, key: good[key] + 5}, swipe_count=9)
+    tampered = UserSwipeData.objects.get(pk=swiper.pk)
+    tampered.scores = {**good, key: good[key] + 5}
+    tampered.swipe_count = 9
+    tampered.save(update_fields=["score_cities", "score_values", "swipe_count"])
     with pytest.raises(CommandError, match="1 swipers' scores differ"):
         run("--check")
     assert UserSwipeData.objects.get(pk=swiper.pk).swipe_count == 9  # --check changes nothing

@@ -1,0 +1,90 @@
+"""Binary per-city vectors (swipes/score_vectors.py) and the migration that moved scores off JSON."""
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from swipes import scoring
+from swipes.score_vectors import SCORE_DTYPE, CityVector, replay
+
+
+def vec(mapping: dict[int, float]) -> CityVector:
+    return CityVector.from_dict({str(k): v for k, v in mapping.items()})
+
+
+def test_bytes_round_trip_keeps_every_bit():
+    original = vec({3: 0.1, 12: -2.5e-17, 7: 1 / 3})
+    back = CityVector.from_bytes(original.cities_bytes(), original.values_bytes(SCORE_DTYPE), dtype=SCORE_DTYPE)
+    assert back.as_dict() == original.as_dict() == {"3": 0.1, "7": 1 / 3, "12": -2.5e-17}
+
+
+def test_from_bytes_refuses_mismatched_lengths():
+    with pytest.raises(ValueError, match="2 cities but 1 values"):
+        CityVector.from_bytes(np.array([1, 2], dtype="<i8").tobytes(), np.array([1.0]).tobytes(), dtype=SCORE_DTYPE)
+
+
+def test_plus_aligns_cities_and_adds_missing_ones():
+    total = vec({1: 1.0, 2: 2.0}).plus(vec({2: 0.5, 9: -1.0}))
+    assert total.as_dict() == {"1": 1.0, "2": 2.5, "9": -1.0}
+    assert total.cities.tolist() == [1, 2, 9]
+    # Same cities in another order: still added city by city.
+    shuffled = CityVector(np.array([9, 2, 1]), np.array([1.0, 1.0, 1.0]))
+    assert total.plus(shuffled).as_dict() == {"1": 2.0, "2": 3.5, "9": 0.0}
+
+
+def test_replay_equals_the_dict_replay_exactly():
+    rng = np.random.default_rng(3)
+    contributions = []
+    for _ in range(200):
+        cities = rng.choice(40, size=rng.integers(1, 40), replace=False) + 1
+        contributions.append({str(c): float(v) for c, v in zip(cities, rng.normal(size=cities.size))})
+    expected = scoring.replay(contributions)
+    got = replay(CityVector.from_dict(c) for c in contributions).as_dict()
+    assert scoring.scores_differ(got, expected, tolerance=0.0) == []
+
+
+def test_top_matches_rank_cities_including_ties():
+    scores = {"5": 1.0, "40": 3.0, "7": 3.0, "12": -1.0, "3": 1.0}
+    vector = CityVector.from_dict(scores)
+    for n in range(1, 7):
+        assert vector.top(n) == [(int(k), v) for k, v in scoring.rank_cities(scores, limit=n)]
+    assert CityVector.empty().top(3) == []
+
+
+def test_values_for_reads_missing_cities_as_zero():
+    vector = vec({4: 1.5, 8: -2.0})
+    assert vector.values_for(np.array([8, 5, 4, 100])).tolist() == [-2.0, 0.0, 1.5, 0.0]
+    assert CityVector.empty().values_for(np.array([1, 2])).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_moves_json_scores_to_binary_and_replays_them():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("swipes", "0001_initial")])
+    apps = executor.loader.project_state([("swipes", "0001_initial")]).apps
+    City = apps.get_model("photos", "City")
+    Photo = apps.get_model("photos", "Photo")
+    UserSwipeData = apps.get_model("swipes", "UserSwipeData")
+    Swipe = apps.get_model("swipes", "Swipe")
+    a = City.objects.create(name="A", country="US", slug="a-us")
+    b = City.objects.create(name="B", country="US", slug="b-us")
+    photos = [
+        Photo.objects.create(content_hash=f"h{i}", queue_position=i, city=a if i % 2 else b) for i in range(3)
+    ]
+    swiper = UserSwipeData.objects.create(scores={str(a.pk): 99.0})  # stale on purpose: the log decides
+    logged = [{str(a.pk): 0.25, str(b.pk): -0.5}, {str(b.pk): 1.0 / 3.0}, {str(a.pk): 7.0}]
+    for photo, contribution in zip(photos, logged):
+        Swipe.objects.create(user_data=swiper, photo=photo, liked=True, contribution=contribution, rule="llr")
+    Swipe.objects.filter(photo=photos[2]).update(retraction="undo", retracted_at="2026-01-01T00:00:00Z")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from swipes.models import Swipe as CurrentSwipe
+    from swipes.models import UserSwipeData as CurrentUserSwipeData
+
+    stored = CurrentUserSwipeData.objects.get(pk=swiper.pk)
+    assert stored.scores == scoring.replay(logged[:2])  # the retracted swipe does not count
+    assert [s.contribution for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")] == logged
