@@ -167,6 +167,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Sessions: with a shared cache, read from the cache (no SELECT per request) and written to both, so a
+# cache flush loses none. Without one, the database only: each gunicorn worker's local-memory copy
+# would outlive a logout or a new session key on another worker.
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if os.environ.get("CACHE_URL") else "db")
 
 # Celery: with no broker configured, tasks run eagerly in the calling process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
