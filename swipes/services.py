@@ -112,7 +112,7 @@ def _for_update() -> str:
 
 
 def _rounded(contribution: CityVector) -> CityVector:
-    """As stored (float32), so the running total adds exactly what a replay of the log adds."""
+    """As stored (CONTRIBUTION_DTYPE), so the running total adds exactly what a replay of the log adds."""
     return CityVector(contribution.cities, contribution.values.astype(CONTRIBUTION_DTYPE).astype(np.float64))
 
 
@@ -225,11 +225,14 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
             return SwipeOutcome(previous, created=False, swipe_count=count, scores=stored, queue_position=position)
         scores = stored.plus(contribution)
         position = max(position, photo_position)
+        # Only the values when the cities are the same: PostgreSQL then keeps the stored city ids as they are.
+        cities_changed = not scores.same_cities(stored)
         cursor.execute(
-            f"UPDATE {swipers} SET score_cities = %s, score_values = %s, swipe_count = %s, queue_position = %s,"
-            " updated = %s WHERE id = %s",
+            f"UPDATE {swipers} SET"
+            + (" score_cities = %s," if cities_changed else "")
+            + " score_values = %s, swipe_count = %s, queue_position = %s, updated = %s WHERE id = %s",
             [
-                scores.cities_bytes(),
+                *([scores.cities_bytes()] if cities_changed else []),
                 scores.values_bytes(SCORE_DTYPE),
                 count + 1,
                 position,

@@ -88,3 +88,22 @@ def test_migration_moves_json_scores_to_binary_and_replays_them():
     stored = CurrentUserSwipeData.objects.get(pk=swiper.pk)
     assert stored.scores == scoring.replay(logged[:2])  # the retracted swipe does not count
     assert [s.contribution for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")] == logged
+
+
+@pytest.mark.django_db
+def test_postgresql_stores_vectors_uncompressed():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL storage setting; set DATABASE_URL=postgres://... (CI does)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attrelid::regclass::text, attname, attstorage FROM pg_attribute"
+            " WHERE attrelid IN ('swipes_userswipedata'::regclass, 'swipes_swipe'::regclass)"
+            " AND attname LIKE ANY (ARRAY['score_%%', 'contribution_%%'])"
+        )
+        storage = {(table, column): kind for table, column, kind in cursor.fetchall()}
+    assert storage == {
+        ("swipes_userswipedata", "score_cities"): "e",
+        ("swipes_userswipedata", "score_values"): "e",
+        ("swipes_swipe", "contribution_cities"): "e",
+        ("swipes_swipe", "contribution_values"): "e",
+    }
