@@ -62,7 +62,7 @@ def bench_environment(*, database_url: str, cache_url: str) -> dict[str, str]:
         # Plain HTTP on loopback: no redirect to HTTPS, cookies usable without TLS.
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_COOKIES": "0",
-        # Rate limits on but out of reach (a 1 s window keeps the throttle history short, as in production).
+        # Rate limits on (counting is part of every request's cost, as in production) but out of reach.
         "CITYVIBES_RATE_SWIPES": "100000/s",
         "CITYVIBES_RATE_IDENTIFY": "100000/s",
     }

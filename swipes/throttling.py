@@ -6,6 +6,13 @@ swipe has no session yet). With CACHE_URL=redis://... every gunicorn worker shar
 the default local-memory cache each worker process counts on its own, so the effective limit is
 the rate times the number of workers.
 
+Counting is a fixed window: one counter per swiper, scope and window (the clock's minute for
+"120/min", its second for "5/s", ...), created at 0 and incremented atomically by every request
+(one Lua script on Redis, add + incr elsewhere), so concurrent requests never both take the last
+place. A request is allowed while the count is within the rate; a refused one waits until the
+window ends. A swiper can get up to twice the rate across a window's end, which these limits
+(against scripts, not a precise quota) can live with.
+
 Rates come from settings (CITYVIBES_RATE_SWIPES, CITYVIBES_RATE_IDENTIFY), read on every request so
 `override_settings` works in tests: "120/min", "5/s", "1000/hour", "10000/day"; "off" disables.
 """
@@ -39,8 +46,23 @@ def swiper_ident(request) -> str:
     return f"ip:{BaseThrottle().get_ident(request)}"
 
 
+def count_request(cache, key: str, timeout: int) -> int:
+    """Add 1 to the count at `key` and return the new count; a new count starts at 0 and is dropped
+    `timeout` seconds later. Atomic: in one step on swipes.redis_cache.RedisCache, else add then incr
+    (each atomic in Redis, Memcached and the local-memory cache)."""
+    incr_with_expiry = getattr(cache, "incr_with_expiry", None)
+    if incr_with_expiry is not None:
+        return incr_with_expiry(key, timeout)
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # gone between add and incr (evicted, or the cache was cleared): count afresh
+        cache.add(key, 0, timeout)
+        return cache.incr(key)
+
+
 class SwiperRateThrottle(SimpleRateThrottle):
-    """A per-swiper allowance of `rate_setting` requests in a sliding window."""
+    """A per-swiper allowance of `rate_setting` requests in each fixed window of the rate's period."""
 
     rate_setting = ""
 
@@ -60,13 +82,22 @@ class SwiperRateThrottle(SimpleRateThrottle):
         return num_requests, duration
 
     def get_cache_key(self, request, view) -> str:
+        """The swiper's counter for this scope; allow_request adds the window's number."""
         return self.cache_format % {"scope": self.scope, "ident": swiper_ident(request)}
 
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.now = self.timer()
+        self.window = int(self.now // self.duration)
+        self.key = f"{self.get_cache_key(request, view)}_{self.window}"
+        # The counter lives duration + 1 seconds from its first request: at least a second past its
+        # window's end (nothing reads it after that), so it cannot expire under a request still counting.
+        return count_request(self.cache, self.key, self.duration + 1) <= self.num_requests
+
     def wait(self) -> float:
-        """Seconds until the oldest request in the window expires, i.e. until one more is allowed."""
-        if not self.history:
-            return float(self.duration)
-        return max(1.0, self.duration - (self.now - self.history[-1]))
+        """Seconds until this window ends and the count starts again (at least 1)."""
+        return max(1.0, (self.window + 1) * self.duration - self.now)
 
 
 class SwipeWriteThrottle(SwiperRateThrottle):
