@@ -200,6 +200,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "swipes.api_errors.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Rate limits count a visitor without a session by address: REMOTE_ADDR, or with N proxies in front
+    # that each append to X-Forwarded-For, the Nth address from its end. Never the whole header, which
+    # the client writes (DRF's default, None, would use it).
+    "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "City Vibes API",

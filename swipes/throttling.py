@@ -2,9 +2,11 @@
 
 Each swiper has their own allowance, keyed by who is asking: the logged-in user, else the anonymous
 session's swiper token, else the session, else the client address (a visitor before their first
-swipe has no session yet). With CACHE_URL=redis://... every gunicorn worker shares the counts; with
-the default local-memory cache each worker process counts on its own, so the effective limit is
-the rate times the number of workers.
+swipe has no session yet). The address is REMOTE_ADDR, or behind N proxies declared in
+REST_FRAMEWORK["NUM_PROXIES"] (DJANGO_NUM_PROXIES) the Nth from the end of X-Forwarded-For, the one
+the outermost proxy saw: never what the client wrote there itself. With CACHE_URL=redis://... every gunicorn
+worker shares the counts; with the default local-memory cache each worker process counts on its own,
+so the effective limit is the rate times the number of workers.
 
 Counting is a fixed window: one counter per swiper, scope and window (the clock's minute for
 "120/min", its second for "5/s", ...), created at 0 and incremented atomically by every request

@@ -1,8 +1,10 @@
 """Rate limits per swiper: over the limit is a 429 JSON error with Retry-After, and nothing happens."""
 
 import os
+import runpy
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.django_db
 # Database 14, as in tests/test_redis_cache.py: the other tests use 11 and 15, the benchmarks 12 and 13.
 REDIS_URL = os.environ.get("CITYVIBES_TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 DAY = 86400
+SETTINGS = Path(__file__).resolve().parent.parent / "cityvibes_site" / "settings.py"
 
 
 class Clock:
@@ -267,3 +270,41 @@ def test_it_limits_the_plain_form_posts_on_the_same_allowance(settings, photos):
     assert "Too many swipes in a short time" in refused.content.decode()
     assert client.post_form("/undo/", follow=True).content.decode().count("Too many swipes") == 1
     assert UserSwipeData.objects.get().swipe_count == 4  # the refused swipe and undo changed nothing
+
+
+def test_a_made_up_forwarded_for_header_is_not_a_fresh_allowance(settings, photos):
+    # Without proxies declared (DJANGO_NUM_PROXIES=0, the default) the connection's address counts:
+    # a script that drops its cookies cannot start over by writing a new X-Forwarded-For each time.
+    settings.CITYVIBES_RATE_SWIPES = "2/min"
+    for i, photo in enumerate(photos[:2]):
+        response = browser().post_json(
+            "/api/swipes", {"photo": photo.pk, "liked": True}, HTTP_X_FORWARDED_FOR=f"10.0.0.{i}"
+        )
+        assert response.status_code == 201
+
+    assert_throttled(
+        browser().post_json("/api/swipes", {"photo": photos[2].pk, "liked": True}, HTTP_X_FORWARDED_FOR="10.0.0.9")
+    )
+    assert UserSwipeData.objects.count() == 2
+
+
+def test_behind_a_proxy_it_counts_the_address_the_proxy_saw(settings, photos):
+    # One proxy (DJANGO_NUM_PROXIES=1) appends the address it saw to whatever X-Forwarded-For the client sent.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    settings.CITYVIBES_RATE_SWIPES = "1/min"
+
+    def swipe(photo, forwarded_for):
+        client = browser(REMOTE_ADDR="10.1.1.1")  # the proxy
+        return client.post_json("/api/swipes", {"photo": photo.pk, "liked": True}, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+    assert swipe(photos[0], "198.51.100.7").status_code == 201
+    assert_throttled(swipe(photos[1], "203.0.113.1, 198.51.100.7"))  # a made-up first entry changes nothing
+    assert swipe(photos[2], "198.51.100.8").status_code == 201  # another visitor behind the same proxy
+
+
+@pytest.mark.parametrize(("environment", "num_proxies"), [({}, 0), ({"DJANGO_NUM_PROXIES": "2"}, 2)])
+def test_settings_take_the_number_of_proxies_from_the_environment(monkeypatch, environment, num_proxies):
+    monkeypatch.delenv("DJANGO_NUM_PROXIES", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert runpy.run_path(str(SETTINGS))["REST_FRAMEWORK"]["NUM_PROXIES"] == num_proxies
