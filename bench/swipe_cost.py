@@ -3,8 +3,8 @@
 In-process on PostgreSQL (no HTTP server, one thread), the same settings as production (DEBUG
 off, Redis cache, rate limits on but out of reach). For each case it times:
 
-- service:  swipes.services.record_swipe (row lock, photo, duplicate check, contribution, insert,
-            score update), committed;
+- service:  swipes.services.record_swipe (contribution from the photo matrix; lock the swiper,
+            insert the swipe if the photo is servable and not yet swiped, update the scores), committed;
 - endpoint: POST /api/swipes through the whole Django stack (middleware, session, DRF, throttle,
             the response with the top cities), Django's test client;
 - fetch:    GET /api/photos/next?n=10 (what static/js/swipe.js asks for).
@@ -93,15 +93,15 @@ def give_history(user_data, photos, *, rng: random.Random) -> None:
     user_data.scores = scoring.replay(row.contribution for row in rows)
     user_data.swipe_count = len(rows)
     user_data.queue_position = max([user_data.queue_position, *(p.queue_position for p in photos)])
-    user_data.save(update_fields=["scores", "swipe_count", "queue_position", "updated"])
+    user_data.save(update_fields=["score_cities", "score_values", "swipe_count", "queue_position", "updated"])
 
 
 def add_crowd(*, photo_ids: list[int], swipers: int, swipes_each: int, idle: int, rng: random.Random) -> None:
     """Other swipers, their swipes and sessions, so that the tables have production-like sizes.
 
     Their swipes carry an empty contribution (and their scores are the empty replay of it): only
-    the number and spread of rows matter to the query planner, and 6 KB of JSON per row would only
-    slow the set-up down.
+    the number and spread of rows matter to the query planner, and kilobytes of vector per row would
+    only slow the set-up down.
     """
     import datetime
 
@@ -194,10 +194,8 @@ class Meter:
 
 def time_steps(case: Case, steps: int, *, rng: random.Random, record: bool = True) -> None:
     """steps x (one fetch, one swipe through the service, one through the endpoint) for the case's user."""
-    from photos.models import Photo
-    from swipes import scoring
     from swipes.models import UserSwipeData
-    from swipes.selectors import swipe_contribution_for
+    from swipes.selectors import contribution_vector_for
     from swipes.services import current_rule, record_swipe
 
     use_database(case.database)
@@ -223,10 +221,10 @@ def time_steps(case: Case, steps: int, *, rng: random.Random, record: bool = Tru
         assert response.status_code == 201, response.content
         case.next_photo += 2
 
-        # The part that is O(cities) by nature: the contribution vector and the score update, in Python.
-        photo = Photo.objects.select_related("model_version").get(pk=photo_id)
+        # The part that is O(cities) by nature: the contribution vector and the score update (NumPy).
         started = meter.now()
-        scoring.add_contribution(user.scores, swipe_contribution_for(photo, True, rule=current_rule()))
+        contribution, _ = contribution_vector_for(photo_id, True, rule=current_rule())
+        user.score_vector.plus(contribution)
         pure = meter.since(started)
         if record:
             case.times["fetch"].append(fetch)

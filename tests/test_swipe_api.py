@@ -180,3 +180,32 @@ def test_it_publishes_an_openapi_schema_for_every_endpoint(client):
 
         paths = yaml.safe_load(response.content)["paths"]
     assert {"/api/photos/next", "/api/swipes", "/api/swipes/undo", "/api/results", "/api/reset"} <= set(paths)
+
+
+def test_the_swipe_answer_names_cities_as_they_are_now(api_client, collection):
+    """City names are cached per process; a rename or delete must show in the very next answer."""
+    denver, miami, photos = collection
+    first = api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True}).json()
+    assert [c["name"] for c in first["top_cities"]][:1] == ["Denver"]
+    denver.name = "Mile High City"
+    denver.save()
+    second = api_client.post_json("/api/swipes", {"photo": photos[1].pk, "liked": True}).json()
+    assert second["top_cities"][0] == {**second["top_cities"][0], "id": denver.pk, "name": "Mile High City"}
+    miami.delete()  # its photos stay, unlabelled: not servable any more
+    third = api_client.post_json("/api/swipes", {"photo": photos[2].pk, "liked": False})
+    assert third.status_code == 400, third.content
+    undone = api_client.post_json("/api/swipes/undo")
+    assert undone.status_code == 200, undone.content
+    assert miami.pk not in [c["id"] for c in undone.json()["top_cities"]]
+
+
+def test_a_swipe_of_a_photo_hidden_after_the_matrix_was_built_is_refused(api_client, collection):
+    """The photo matrix may be up to CITYVIBES_PHOTO_MATRIX_MAX_AGE old; the write checks the row itself."""
+    _, _, photos = collection
+    api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True})  # builds the matrix
+    Photo = type(photos[1])
+    Photo.objects.filter(pk=photos[1].pk).update(hidden=True)  # no version bump: the matrix still has it
+    response = api_client.post_json("/api/swipes", {"photo": photos[1].pk, "liked": True})
+    assert_json_error(response, 400, "not available")
+    assert Swipe.objects.filter(photo=photos[1]).count() == 0
+    assert UserSwipeData.objects.get().swipe_count == 1
