@@ -96,7 +96,18 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters travel apart from the SQL text (psycopg's server-side binding) instead of being
+    # quoted into it: a swipe's score vectors are kilobytes of bytea that PostgreSQL would
+    # otherwise parse as hex literals on every statement.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("server_side_binding", env_bool("DATABASE_SERVER_SIDE_BINDING", True))
+    # psycopg prepares a statement on the server after it ran this many times on a connection, so
+    # the swipe's few statements are parsed and planned once per connection, not on every swipe.
+    # Set DATABASE_PREPARE_THRESHOLD=off behind a transaction-pooling PgBouncer older than 1.21.
+    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip().lower()
+    options.setdefault("prepare_threshold", None if threshold in {"off", "none", ""} else int(threshold))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a competing writer instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["CONN_MAX_AGE"] = 0
