@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,8 +30,6 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
     SECRET_KEY = "dev-only-insecure-key-change-me"
 
@@ -106,6 +105,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # the swipe's few statements are parsed and planned once per connection, not on every swipe.
     # Set DATABASE_PREPARE_THRESHOLD=off behind a transaction-pooling PgBouncer older than 1.21.
     threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip().lower()
+    if threshold not in {"off", "none", ""} and not threshold.isdigit():
+        raise ImproperlyConfigured(f"DATABASE_PREPARE_THRESHOLD={threshold!r}: expected a number of runs or off")
     options.setdefault("prepare_threshold", None if threshold in {"off", "none", ""} else int(threshold))
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a competing writer instead of failing with "database is locked".
