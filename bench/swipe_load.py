@@ -3,13 +3,16 @@
 In one run, against one gunicorn, with the same users, client and concurrency:
 
 - ceiling: every user loops GET /healthz (a Django JSON view with no database work);
+- floor:   every user loops GET /bench/floor (bench/server_urls.py: one committed INSERT of a tiny
+           row through Django's connection, nothing else). No endpoint that records a swipe in
+           PostgreSQL can beat it, so floor / ceiling bounds what swipe / ceiling can reach;
 - swipe:   every user loops POST /api/swipes over photos in queue order (the endpoint alone);
 - loop:    every user does what static/js/swipe.js does: GET /api/photos/next when fewer than 5
            photos are queued, then POST /api/swipes for each (about one fetch per five swipes);
 - paced:   the same loop at a human pace: each user looks at a photo for --think seconds
            (0.5-1.5 x, at random) before swiping it.
 
-The phases take turns (ceiling, swipe, loop, paced, ceiling, swipe, ...) so that noise from other
+The phases take turns (ceiling, floor, swipe, loop, paced, ceiling, ...) so that noise from other
 processes falls on all of them alike. Every user first GETs / for its csrftoken cookie (not timed)
 and keeps its session cookie. In the first three phases users are closed-loop (the next request
 leaves when the previous answer arrives, no think time): they measure the server's capacity, and
@@ -57,7 +60,8 @@ from bench import swipe_data  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "swipe_load.txt"
 HOST = "127.0.0.1"
-PHASES = ("ceiling", "swipe", "loop", "paced")
+PHASES = ("ceiling", "floor", "swipe", "loop", "paced")
+KINDS = ("healthz", "floor", "swipe", "next")
 PREFETCH = 5  # as static/js/swipe.js
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -169,13 +173,13 @@ class User:
         if window[0] <= sent and done <= window[1]:
             tally.add(done - sent, status, status in (200, 201))
 
-    async def run_ceiling(self, tallies: dict[str, Tally], window: tuple[float, float]) -> None:
+    async def run_get(self, tally: Tally, window: tuple[float, float], path: str) -> None:
         while time.perf_counter() < window[1]:
             sent = time.perf_counter()
-            status, _ = await self.call("GET", "/healthz")
+            status, _ = await self.call("GET", path)
             done = time.perf_counter()
             if window[0] <= sent and done <= window[1]:
-                tallies["healthz"].add(done - sent, status, status == 200)
+                tally.add(done - sent, status, status == 200)
 
     async def run_swipe(self, tallies: dict[str, Tally], window: tuple[float, float], photo_ids: list[int]) -> None:
         for photo_id in photo_ids:
@@ -299,7 +303,7 @@ class CpuMeter:
 @dataclass
 class PhaseResult:
     seconds: float = 0.0
-    tallies: dict[str, Tally] = field(default_factory=lambda: {k: Tally() for k in ("healthz", "swipe", "next")})
+    tallies: dict[str, Tally] = field(default_factory=lambda: {k: Tally() for k in KINDS})
     cpu: dict[str, float] = field(default_factory=dict)
     exhausted: int = 0
 
@@ -318,12 +322,14 @@ async def run_phase(phase: str, args, port: int, scheme_headers: str, photo_ids:
     rng = random.Random(seed)
     users = [User(port, scheme_headers, random.Random(rng.random())) for _ in range(args.users)]
     await asyncio.gather(*(u.start() for u in users))
-    tallies = {k: Tally() for k in ("healthz", "swipe", "next")}
+    tallies = {k: Tally() for k in KINDS}
     before = meter.snapshot() if meter else None
     now = time.perf_counter()
     window = (now, now + args.duration)
     if phase == "ceiling":
-        jobs = [u.run_ceiling(tallies, window) for u in users]
+        jobs = [u.run_get(tallies["healthz"], window, "/healthz") for u in users]
+    elif phase == "floor":
+        jobs = [u.run_get(tallies["floor"], window, "/bench/floor") for u in users]
     elif phase == "swipe":
         # Each user starts at its own place in the queue: 32 transactions locking the same photo row
         # (the foreign key check's KEY SHARE lock) at the same instant is not what many people do.
@@ -447,6 +453,12 @@ def main() -> None:
     swipe_data.setup_django(env)
     swipe_data.clear_cache()
     from django.core.management import call_command
+    from django.db import connection
+
+    from bench.server_urls import FLOOR_TABLE
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {FLOOR_TABLE} (id bigserial PRIMARY KEY, at timestamptz NOT NULL)")
 
     call_command("collectstatic", interactive=False, verbosity=0)
     collection = swipe_data.seed_collection(cities=args.cities, photos=args.photos)
@@ -476,7 +488,7 @@ def main() -> None:
         f"{args.warmup:g} s warm-up each; no think time but in the paced phase ({args.think:g} s); "
         f"one asyncio client process"
     )
-    server = start_gunicorn(command, env, port)
+    server = start_gunicorn(command, {**env, "DJANGO_SETTINGS_MODULE": "bench.server_settings"}, port)
     results = {phase: PhaseResult() for phase in PHASES}
     all_users: list[User] = []
     try:
@@ -524,6 +536,7 @@ def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> Non
 
     rows = [
         ("ceiling", "GET /healthz", "healthz"),
+        ("floor", "GET /bench/floor", "floor"),
         ("swipe", "POST /api/swipes", "swipe"),
         ("loop", "POST /api/swipes", "swipe"),
         ("loop", "GET /api/photos/next", "next"),
@@ -567,6 +580,11 @@ def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> Non
     say()
     say(f"swipes per second: {rates['swipe:swipe']:.0f} (endpoint alone), {rates['loop:swipe']:.0f} (in the loop)")
     say(f"swipe endpoint / ceiling throughput: {rates['swipe:swipe'] / ceiling:.2f}  (target >= 0.60)")
+    say(
+        f"floor (one committed INSERT) / ceiling throughput: {rates['floor:floor'] / ceiling:.2f}  "
+        f"(no endpoint that writes to PostgreSQL can do better); swipe / floor: "
+        f"{rates['swipe:swipe'] / (rates['floor:floor'] or float('nan')):.2f}"
+    )
     say(f"loop requests (fetch + swipe) / ceiling throughput: {loop_requests / ceiling:.2f}")
     ratio = rates["swipe:swipe"] / ceiling
     say(f"target, throughput: swipe endpoint / ceiling {ratio:.2f} >= 0.60: {'MET' if ratio >= 0.6 else 'NOT MET'}")
@@ -579,7 +597,7 @@ def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> Non
         verdict = "MET" if value < 50 else "NOT MET"
         say(f"target, swipe p99 < 50 ms at {args.users} users, {how}: {value:.1f} ms {verdict}")
     shares = []
-    for phase in ("ceiling", "swipe"):
+    for phase in ("ceiling", "floor", "swipe"):
         cpu = results[phase].cpu
         shares.append(f"{cpu.get('client', 0.0) / (cpu.get('machine_total', 0.0) or 1):.0%} in the {phase} phase")
     say(f"the load generator took {' and '.join(shares)} of the machine's CPU")
