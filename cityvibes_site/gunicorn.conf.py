@@ -2,13 +2,15 @@
 
 Read from the environment (scripts/serve runs collectstatic and migrate first, then this):
 - HOST (0.0.0.0) and PORT (8000): where to listen.
-- WEB_CONCURRENCY: worker processes (default 2 x CPUs + 1; each loads its own TensorFlow model
-  on the first /identify/, so mind the memory).
+- WEB_CONCURRENCY: worker processes (default 2 x CPUs; each loads its own TensorFlow model on the
+  first /identify/, so mind the memory). On 2 cores bench/swipe_load.py (32 users, no think time)
+  measured swipe p99 57.8 ms with 3 workers, 43.9 / 46.2 ms with 4, 81.3 ms with 5 and 68.4 ms
+  with 8: with one PostgreSQL backend per worker on the same cores, more workers only queue.
 - GUNICORN_WORKER_CLASS: "sync" (default) or "gthread" with GUNICORN_THREADS threads per worker.
-  bench/swipe_load.py on 2 cores (bench/results/swipe_load.txt): 5 sync workers served 147 swipes/s,
-  p99 298 ms saturated and 26 ms at a human pace; 2 gthread workers x 4 threads 136 swipes/s,
-  545 ms and 38 ms, with a fifth of the CPU idle (likely threads waiting on each other's GIL
-  mid-transaction). Run sync workers behind a buffering proxy (nginx, a load balancer).
+  An earlier bench/swipe_load.py run on 2 cores (before the swipe write path was rewritten) had
+  2 gthread workers x 4 threads slower than sync workers and a fifth of the CPU idle (likely
+  threads waiting on each other's GIL mid-transaction). Run sync workers behind a buffering
+  proxy (nginx, a load balancer).
 - GUNICORN_TIMEOUT: seconds before a stuck request's worker is restarted (default 60).
 - GUNICORN_CONTROL_SOCKET: a path to enable gunicornc's control socket (off by default).
 - FORWARDED_ALLOW_IPS: proxies trusted to say the client used HTTPS with X-Forwarded-Proto
@@ -25,7 +27,7 @@ for _blas in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_blas, "1")
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count())
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", "4" if worker_class == "gthread" else "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
