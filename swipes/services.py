@@ -1,14 +1,13 @@
 """Writes for the swipe loop. Every score change happens here, under a row lock on the swiper."""
 
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import checks
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from photos.models import Photo
@@ -162,13 +161,11 @@ def swipe_for_request(request, *, photo_id: int, liked: bool) -> SwipeOutcome:
 def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> SwipeOutcome | None:
     """Log a like/dislike for the swiper (column, value) and add its contribution to their scores.
 
-    None when no such swiper exists. Repeating the same swipe changes nothing. The hot path of the
-    app, so plain SQL rather than ORM queries, and the contribution comes from the per-process
-    photo matrix, computed before touching the database.
-
-    On PostgreSQL a swipe is first tried as one statement after a plain read of the swiper
-    (_swipe_in_one_statement); when anything changed in between, or the photo is not servable or
-    already swiped, it goes the locked way (_swipe_locked), which also sorts out which error it is.
+    None when no such swiper exists. The hot path of the app, so a handful of plain SQL statements
+    rather than ORM queries: lock the swiper's row (so concurrent swipes from two tabs apply one
+    after the other), insert the swipe only if the photo is still servable and not already swiped
+    (the partial unique index decides), update the scores. Repeating the same swipe changes nothing.
+    The contribution comes from the per-process photo matrix, computed before the transaction.
     """
     rule = current_rule()
     contribution, photo_position = _contribution(photo_id, liked, rule=rule)
@@ -179,100 +176,11 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
             value = UserSwipeData._meta.get_field("anon_token").get_db_prep_value(uuid.UUID(str(value)), connection)
         except ValueError:
             return None
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_SWIPER_SELECT.format(table=_table(UserSwipeData), where=where), [value])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        outcome = _swipe_in_one_statement(row, photo_id, liked, rule, contribution, photo_position)
-        if outcome is not None:
-            return outcome
-    return _swipe_locked(where, value, photo_id, liked, rule, contribution, photo_position)
-
-
-_SWIPER_SELECT = "SELECT id, score_cities, score_values, swipe_count, queue_position FROM {table} WHERE {where}"
-# Servable as in PhotoQuerySet.servable: visible, with a vector (predicted or labelled).
-_SERVABLE = "hidden = %s AND (probabilities IS NOT NULL OR city_id IS NOT NULL)"
-
-
-def _swipe_in_one_statement(
-    row: tuple, photo_id: int, liked: bool, rule: str, contribution: CityVector, photo_position: int
-) -> SwipeOutcome | None:
-    """PostgreSQL: the update and the insert as one statement, applied only if the swiper is as read.
-
-    The UPDATE compares the swiper's count and stored vector with what was read (a compare-and-set:
-    a concurrent swipe, undo or reset changes them, and a waiting UPDATE re-checks its condition on
-    the row it waited for), checks the photo is servable and not yet swiped, and the INSERT takes
-    its row from the UPDATE's. No explicit transaction: one statement commits or not as a whole
-    (a unique-index violation from a racing duplicate undoes the update too). Three round trips
-    fewer than BEGIN, SELECT ... FOR UPDATE, INSERT, UPDATE, COMMIT. None: nothing was written.
-    """
-    swiper_id, score_cities, score_values, count, position = row
-    stored = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
-    scores = stored.plus(contribution)
-    position = max(position, photo_position)
-    cities_changed = not scores.same_cities(stored)
-    now = timezone.now()
-    swipers, swipes, photos = _table(UserSwipeData), _table(Swipe), _table(Photo)
-    sql = (
-        f"WITH updated AS (UPDATE {swipers} SET"
-        + (" score_cities = %s," if cities_changed else "")
-        + " score_values = %s, swipe_count = %s, queue_position = %s, updated = %s"
-        " WHERE id = %s AND swipe_count = %s AND score_cities = %s AND score_values = %s"
-        f" AND EXISTS (SELECT 1 FROM {photos} WHERE id = %s AND {_SERVABLE})"
-        f" AND NOT EXISTS (SELECT 1 FROM {swipes} WHERE user_data_id = %s AND photo_id = %s AND retracted_at IS NULL)"
-        " RETURNING id)"
-        f" INSERT INTO {swipes} (user_data_id, photo_id, liked, contribution_cities, contribution_values, rule,"
-        " created, retracted_at, retraction)"
-        " SELECT id, %s, %s, %s, %s, %s, %s, NULL, '' FROM updated RETURNING id"
-    )
-    params = [
-        *([scores.cities_bytes()] if cities_changed else []),
-        scores.values_bytes(SCORE_DTYPE),
-        count + 1,
-        position,
-        now,
-        swiper_id,
-        count,
-        bytes(score_cities or b""),
-        bytes(score_values or b""),
-        photo_id,
-        False,
-        swiper_id,
-        photo_id,
-        photo_id,
-        liked,
-        contribution.cities_bytes(),
-        contribution.values_bytes(CONTRIBUTION_DTYPE),
-        rule,
-        now,
-    ]
-    try:
-        # Inside a transaction (tests, ATOMIC_REQUESTS) a savepoint keeps a failed statement from
-        # breaking the outer one; in autocommit (production) the statement is its own transaction.
-        with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            inserted = cursor.fetchone()
-    except IntegrityError:
-        return None  # a racing duplicate, or the photo was deleted: let the locked way say which
-    if inserted is None:
-        return None
-    swipe = Swipe(pk=inserted[0], user_data_id=swiper_id, photo_id=photo_id, liked=liked, rule=rule, created=now)
-    swipe.contribution_vector = contribution
-    return SwipeOutcome(swipe, created=True, swipe_count=count + 1, scores=scores, queue_position=position)
-
-
-def _swipe_locked(
-    where: str, value, photo_id: int, liked: bool, rule: str, contribution: CityVector, photo_position: int
-) -> SwipeOutcome | None:
-    """Lock the swiper's row (concurrent swipes from two tabs apply one after the other), insert the
-    swipe only if the photo is still servable and not already swiped (the partial unique index
-    decides), update the scores."""
     swipers, swipes, photos = _table(UserSwipeData), _table(Swipe), _table(Photo)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            _SWIPER_SELECT.format(table=swipers, where=where) + _for_update(),
+            f"SELECT id, score_cities, score_values, swipe_count, queue_position FROM {swipers} WHERE {where}"
+            + _for_update(),
             [value],
         )
         row = cursor.fetchone()
@@ -286,7 +194,7 @@ def _swipe_locked(
             f"INSERT INTO {swipes} (user_data_id, photo_id, liked, contribution_cities, contribution_values, rule,"
             " created, retracted_at, retraction)"
             f" SELECT %s, id, %s, %s, %s, %s, %s, NULL, '' FROM {photos}"
-            f" WHERE id = %s AND {_SERVABLE}"
+            " WHERE id = %s AND hidden = %s AND (probabilities IS NOT NULL OR city_id IS NOT NULL)"
             " ON CONFLICT DO NOTHING" + (" RETURNING id" if connection.features.can_return_columns_from_insert else ""),
             [
                 swiper_id,
