@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.core import checks
+from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from ml.models import ModelVersion
@@ -148,7 +149,7 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list
         ids = [int(i) for i in matrix.photo_ids[rows]]
         swiped = set()
         if known:
-            swiped = set(live_swipes(user_data).filter(photo_id__in=ids).values_list("photo_id", flat=True))
+            swiped = _swiped_among(user_data.pk, ids)
         fresh = [(i, int(c)) for i, c in zip(ids, matrix.top_city[rows]) if i not in swiped and i not in chosen]
         # The photos after the first are shown before the swiper's answer to the one before is known
         # (the page prefetches them), so two in a row never show the same city: the best photo, then
@@ -162,6 +163,27 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list
     # Not the vectors (K floats each, unused by the payload): the matrix already has them.
     photos = Photo.objects.servable().select_related("city").defer("probabilities").in_bulk(chosen)
     return [photos[i] for i in chosen if i in photos]
+
+
+def _swiped_among(user_data_id: int, photo_ids: list[int]) -> set[int]:
+    """Which of these photos the swiper has a live swipe of.
+
+    On PostgreSQL one array parameter (`= ANY(%s)`), not an IN list of one parameter per photo:
+    with 160 ids the IN list took 4 ms to plan and run, the array 0.2 ms, so a swiper who had
+    already swiped most of the top-ranked photos made every fetch slower.
+    """
+    if connection.vendor != "postgresql":
+        return set(
+            Swipe.objects.filter(user_data_id=user_data_id, retracted_at__isnull=True, photo_id__in=photo_ids)
+            .values_list("photo_id", flat=True)
+        )
+    table = connection.ops.quote_name(Swipe._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT photo_id FROM {table} WHERE user_data_id = %s AND retracted_at IS NULL AND photo_id = ANY(%s)",
+            [user_data_id, photo_ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 _matrix_lock = threading.Lock()
