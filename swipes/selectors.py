@@ -259,15 +259,16 @@ def cities_by_id(ids: list[int]) -> dict[int, City]:
     with _cities_lock:
         if _cities_cached["version"] != version:
             _cities_cached.update(version=version, cities={})
-        known: dict[int, City | None] = _cities_cached["cities"]
-        missing = [i for i in ids if i not in known]
+        known: dict[int, City | None] = _cities_cached["cities"]  # None: no such city
+        cities = {i: known[i] for i in ids if i in known}
+    missing = [i for i in ids if i not in cities]
     if missing:
         found = City.objects.order_by().in_bulk(missing)
+        cities.update({i: found.get(i) for i in missing})
         with _cities_lock:
-            if _cities_cached["version"] == version:
+            if _cities_cached["version"] == version:  # not if the version moved on meanwhile
                 known.update({i: found.get(i) for i in missing})
-        known = {**known, **{i: found.get(i) for i in missing}}
-    return {i: known[i] for i in ids if known.get(i) is not None}
+    return {i: city for i, city in cities.items() if city is not None}
 
 
 def top_cities_of(scores: CityVector, *, limit: int) -> list[tuple[City, float]]:
