@@ -73,7 +73,8 @@ def contribution_vector_for(photo_id: int, liked: bool, *, rule: str) -> tuple[C
     return CityVector(matrix.city_ids, delta), int(matrix.queue_positions[row])
 
 
-def live_swipes(user_data: UserSwipeData):
+def live_swipes(user_data: UserSwipeData | int):
+    """The swiper's swipes that count (not undone or reset); the swiper or its id."""
     return Swipe.objects.filter(user_data=user_data, retracted_at__isnull=True)
 
 
@@ -173,10 +174,7 @@ def _swiped_among(user_data_id: int, photo_ids: list[int]) -> set[int]:
     already swiped most of the top-ranked photos made every fetch slower.
     """
     if connection.vendor != "postgresql":
-        return set(
-            Swipe.objects.filter(user_data_id=user_data_id, retracted_at__isnull=True, photo_id__in=photo_ids)
-            .values_list("photo_id", flat=True)
-        )
+        return set(live_swipes(user_data_id).filter(photo_id__in=photo_ids).values_list("photo_id", flat=True))
     table = connection.ops.quote_name(Swipe._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -113,7 +113,9 @@ def _for_update() -> str:
 
 def _rounded(contribution: CityVector) -> CityVector:
     """As stored (CONTRIBUTION_DTYPE), so the running total adds exactly what a replay of the log adds."""
-    return CityVector(contribution.cities, contribution.values.astype(CONTRIBUTION_DTYPE).astype(np.float64))
+    # copy=False: with float64 storage (today) this is the same array, no per-swipe copies.
+    stored = contribution.values.astype(CONTRIBUTION_DTYPE, copy=False).astype(np.float64, copy=False)
+    return CityVector(contribution.cities, stored)
 
 
 def _contribution(photo_id: int, liked: bool, *, rule: str) -> tuple[CityVector, int]:
@@ -213,9 +215,7 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
         else:
             swipe_id = cursor.lastrowid if cursor.rowcount == 1 else None
         if swipe_id is None:
-            previous = Swipe.objects.filter(
-                user_data_id=swiper_id, photo_id=photo_id, retracted_at__isnull=True
-            ).first()
+            previous = live_swipes(swiper_id).filter(photo_id=photo_id).first()
             if previous is None:
                 raise PhotoNotAvailable(f"photo {photo_id} does not exist or is not available for swiping")
             if previous.liked != liked:
