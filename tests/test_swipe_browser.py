@@ -186,8 +186,9 @@ def test_it_adapts_the_deck_to_the_swipes_and_explains_the_results(chromium, liv
         shown.append(photo.city)
         page.keyboard.press("ArrowRight" if photo.city == denver else "ArrowLeft")
         wait_for_count(page, n)
-        # The deck is asked again after each swipe: wait until the next card reflects this swipe.
-        page.wait_for_function("!document.querySelector('#card') || document.querySelector('#card img').complete")
+        # The deck is asked again after each swipe. The card already on screen was chosen before this
+        # swipe; wait until the photos after it reflect every swipe, as they do when a person pauses.
+        page.wait_for_function("document.getElementById('deck').dataset.queue === 'fresh'")
     first_like = shown.index(denver)
     # Once Denver leads, the deck keeps checking it: Denver photos come far more often than 1 in 3.
     after = shown[first_like + 1 :]

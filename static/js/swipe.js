@@ -64,8 +64,12 @@ async function topUpQueue() {
     refetch = true;
     return;
   }
-  if (exhausted && !card) return;
+  if (exhausted && !card) {
+    deck.dataset.queue = "fresh";
+    return;
+  }
   fetchingMore = true;
+  deck.dataset.queue = "fetching"; // "fresh" once the upcoming photos reflect every swipe made so far
   try {
     await pending; // the server must know about swipes already made before it picks the next photos
     const body = await api(`${deck.dataset.nextUrl}?n=${PREFETCH + 1}`);
@@ -82,6 +86,8 @@ async function topUpQueue() {
     if (refetch) {
       refetch = false;
       topUpQueue();
+    } else {
+      deck.dataset.queue = "fresh";
     }
   }
 }
