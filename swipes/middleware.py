@@ -16,10 +16,14 @@ persistent connection before reusing it, so the first request after a restart re
 """
 
 import sys
+import time
 
+from django.conf import settings
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+
+from django.utils.http import http_date
 
 from swipes.api_errors import (
     DATABASE_ERRORS,
@@ -27,6 +31,7 @@ from swipes.api_errors import (
     database_unavailable_body,
     log_database_unavailable,
 )
+from swipes.services import SESSION_SAVED_EARLY
 
 _FAILED_ON_DATABASE = "_cityvibes_database_unavailable"
 
@@ -41,6 +46,32 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _keep_session_stored_early(request: HttpRequest, response: HttpResponse) -> None:
+    """SessionMiddleware sets no cookie on a 5xx. A session this request already stored (a new visitor's
+    first swipe, swipes.services.swiper_for_request) may own a committed swipe: send its cookie anyway."""
+    if response.status_code < 500 or not getattr(request, SESSION_SAVED_EARLY, False):
+        return
+    if settings.SESSION_COOKIE_NAME in response.cookies or not request.session.session_key:
+        return
+    session = request.session
+    if session.get_expire_at_browser_close():
+        max_age, expires = None, None
+    else:
+        max_age = session.get_expiry_age()
+        expires = http_date(time.time() + max_age)
+    response.set_cookie(
+        settings.SESSION_COOKIE_NAME,
+        session.session_key,
+        max_age=max_age,
+        expires=expires,
+        domain=settings.SESSION_COOKIE_DOMAIN,
+        path=settings.SESSION_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE or None,
+        httponly=settings.SESSION_COOKIE_HTTPONLY or None,
+        samesite=settings.SESSION_COOKIE_SAMESITE,
+    )
 
 
 def _remember_database_failure(sender, request=None, **kwargs) -> None:
@@ -61,7 +92,8 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if response.status_code == 500 and getattr(request, _FAILED_ON_DATABASE, False):
-            return database_unavailable_response(request)
+            response = database_unavailable_response(request)
+        _keep_session_stored_early(request, response)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -17,6 +17,7 @@ from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector
 from swipes.selectors import contribution_vector_for, live_swipes, swipe_contribution_for
 
 SESSION_KEY = "cityvibes_swiper"
+SESSION_SAVED_EARLY = "_cityvibes_session_saved_early"  # request attribute: a new session already stored
 SCORE_FIELDS = ("score_cities", "score_values")
 
 
@@ -79,9 +80,14 @@ def swiper_for_request(request, *, create: bool) -> UserSwipeData | None:
             return data
     if not create:
         return None
-    data = UserSwipeData.objects.create(anon_token=uuid.uuid4())
-    request.session[SESSION_KEY] = str(data.anon_token)
-    return data
+    # The session is stored before the swiper and its first swipe: if the database goes away after
+    # the swipe commits, the 503 still carries the session cookie (swipes/middleware.py), so the
+    # browser's retry finds this swiper instead of leaving it orphaned with one swipe.
+    token = uuid.uuid4()
+    request.session[SESSION_KEY] = str(token)
+    request.session.save()
+    setattr(getattr(request, "_request", request), SESSION_SAVED_EARLY, True)  # the HttpRequest under DRF's
+    return UserSwipeData.objects.create(anon_token=token)
 
 
 @transaction.atomic

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path
@@ -151,3 +152,56 @@ def test_it_answers_503_when_the_database_fails_after_the_view():
         assert page.status_code == 503
         assert b"Back in a moment" in page.content
     assert client.get("/remember").content == b"remembered"
+
+
+@contextmanager
+def database_goes_away_after_the_swipe_commits():
+    """The outage starts the moment a swipe's transaction commits: the swipe is stored, the rest of the
+    request (the answer's top cities, saving the session) finds the database gone."""
+    saved = dict(connection.settings_dict)
+
+    def go_away():
+        connection.close()
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
+
+    def watch(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.lstrip().upper().startswith("INSERT INTO") and Swipe._meta.db_table in sql:
+            transaction.on_commit(go_away)
+        return result
+
+    try:
+        with connection.execute_wrapper(watch):
+            yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+def test_a_first_swipe_stored_just_before_an_outage_stays_with_the_browser(session_engine):
+    """A new visitor's first swipe commits, then the database goes away: the answer is 503, and it still
+    carries the session cookie, so the retry finds the same swiper (no orphaned swiper, no double swipe)."""
+    photo = make_photo(make_city("Denver"))
+    client = browser()
+    with database_goes_away_after_the_swipe_commits():
+        response = client.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
+    assert_database_unavailable_json(response)
+    assert settings.SESSION_COOKIE_NAME in response.cookies  # the browser learns which swiper it is
+    assert Swipe.objects.count() == 1  # stored before the outage
+
+    retry = client.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
+    assert retry.status_code == 200, retry.content  # the same swipe again: an idempotent repeat
+    assert retry.json()["swipe_count"] == 1
+    assert UserSwipeData.objects.count() == 1
+    assert Swipe.objects.filter(user_data=UserSwipeData.objects.get()).count() == 1
+
+
+def test_a_first_swipe_refused_by_an_outage_leaves_nothing_behind(session_engine):
+    photo = make_photo(make_city("Denver"))
+    client = browser()
+    with database_unreachable():
+        assert_database_unavailable_json(client.post_json("/api/swipes", {"photo": photo.pk, "liked": True}))
+    assert UserSwipeData.objects.count() == 0 and Swipe.objects.count() == 0
+    assert client.post_json("/api/swipes", {"photo": photo.pk, "liked": True}).status_code == 201
+    assert UserSwipeData.objects.count() == 1 and Swipe.objects.count() == 1
