@@ -22,7 +22,6 @@ from django.conf import settings
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-
 from django.utils.http import http_date
 
 from swipes.api_errors import (
