@@ -222,6 +222,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Swipe photos, get the cities whose vibe you like.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "swipes.schema.document_outage_and_rate_limits",  # 503 on every operation, Retry-After headers
+    ],
 }
 
 # City Vibes

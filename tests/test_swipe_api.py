@@ -182,6 +182,20 @@ def test_it_publishes_an_openapi_schema_for_every_endpoint(client):
     assert {"/api/photos/next", "/api/swipes", "/api/swipes/undo", "/api/results", "/api/reset"} <= set(paths)
 
 
+def test_the_schema_documents_a_database_outage_on_every_operation(client):
+    """Any operation answers 503 with Retry-After while the database is down (tests/test_database_outage.py),
+    so a client generated from the schema expects it everywhere, not only on /api/identify."""
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
+    assert len(operations) == 6
+    for path, operation in operations:
+        outage = operation["responses"]["503"]
+        assert outage["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, path
+        assert "database is unreachable" in outage["description"], path
+        for status in ("503", "429"):
+            assert "Retry-After" in operation["responses"][status]["headers"], (path, status)
+
+
 def test_the_swipe_answer_names_cities_as_they_are_now(api_client, collection):
     """City names are cached per process; a rename or delete must show in the very next answer."""
     denver, miami, photos = collection
