@@ -217,3 +217,29 @@ def test_it_refuses_to_start_with_an_unknown_order_or_rule(settings, setting, va
     setattr(settings, setting, value)
     with pytest.raises(SystemCheckError, match=rf"\({code}\) {setting}='{value}' is not one of"):
         call_command("check")
+
+
+@pytest.mark.django_db  # request_started/finished close stale database connections
+def test_a_request_reads_the_collection_version_once_and_sees_its_own_changes():
+    """collection_version() is a cache round trip; within a request the first read holds (a swipe asks
+    twice), except after the request itself changes the collection. Outside requests, every call reads."""
+    from django.core.cache import cache
+    from django.core.signals import request_finished, request_started
+
+    from photos.services import COLLECTION_CACHE_KEY, collection_version
+
+    outside = collection_version()
+    cache.incr(COLLECTION_CACHE_KEY)  # another process changes the photos
+    assert collection_version() == outside + 1
+
+    request_started.send(sender=None)
+    try:
+        first = collection_version()
+        cache.incr(COLLECTION_CACHE_KEY)  # another process, mid-request
+        assert collection_version() == first  # one consistent view for the rest of the request
+        bump_collection_version()  # this request's own change
+        assert collection_version() == first + 2
+    finally:
+        request_finished.send(sender=None)
+    cache.incr(COLLECTION_CACHE_KEY)
+    assert collection_version() == first + 3  # the memo ended with the request
