@@ -91,11 +91,14 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         # A persistent connection is checked before a request reuses it: after a database restart
-        # the first request reconnects instead of failing on a dead connection.
+        # the first request reconnects instead of failing on a dead connection (on PostgreSQL
+        # without a round trip, see cityvibes_site/postgresql/base.py).
         conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend with a health check that needs no round trip (cityvibes_site/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "cityvibes_site.postgresql"
     # Parameters travel apart from the SQL text (psycopg's server-side binding) instead of being
     # quoted into it: a swipe's score vectors are kilobytes of bytea that PostgreSQL would
     # otherwise parse as hex literals on every statement.
