@@ -172,7 +172,9 @@ def api_timing(*, photos: int = 10_000, cities: int = 256, calls: int = 100) -> 
     """GET /api/photos/next through Django (session, throttle, pick, database) on PostgreSQL, in process."""
     from bench import swipe_data
 
-    database_url = os.environ.get("CITYVIBES_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cityvibes_bench_discovery")
+    database_url = os.environ.get(
+        "CITYVIBES_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cityvibes_bench_discovery"
+    )
     swipe_data.recreate_database(database_url)
     env = swipe_data.bench_environment(database_url=database_url, cache_url="redis://127.0.0.1:6379/13")
     env["DJANGO_ALLOWED_HOSTS"] = "testserver"

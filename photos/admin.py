@@ -74,6 +74,7 @@ class PhotoAdmin(admin.ModelAdmin):
         # A model version's metrics hold K x K confusion matrices (about 1 MB at 1,000 cities): the
         # photo list only needs its city order.
         return super().get_queryset(request).defer("model_version__metrics")
+
     readonly_fields = (
         "preview",
         "content_hash",

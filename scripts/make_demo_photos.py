@@ -1,6 +1,6 @@
 """Write a small folder of synthetic photos in the import layout: DIR/<city>/*.jpg.
 
-    python scripts/make_demo_photos.py DIR [--cities 6] [--per-city 12]
+python scripts/make_demo_photos.py DIR [--cities 6] [--per-city 12]
 """
 
 import argparse

@@ -69,9 +69,7 @@ def test_migration_moves_json_scores_to_binary_and_replays_them():
     Swipe = apps.get_model("swipes", "Swipe")
     a = City.objects.create(name="A", country="US", slug="a-us")
     b = City.objects.create(name="B", country="US", slug="b-us")
-    photos = [
-        Photo.objects.create(content_hash=f"h{i}", queue_position=i, city=a if i % 2 else b) for i in range(3)
-    ]
+    photos = [Photo.objects.create(content_hash=f"h{i}", queue_position=i, city=a if i % 2 else b) for i in range(3)]
     swiper = UserSwipeData.objects.create(scores={str(a.pk): 99.0})  # stale on purpose: the log decides
     logged = [{str(a.pk): 0.25, str(b.pk): -0.5}, {str(b.pk): 1.0 / 3.0}, {str(a.pk): 7.0}]
     for photo, contribution in zip(photos, logged):
