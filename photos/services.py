@@ -66,11 +66,13 @@ def collection_version() -> int:
     process-local cache (swipes.selectors.photo_matrix) already saw. In a web request, the value
     read first holds for the rest of the request (one consistent view of the collection).
     """
-    if getattr(_request_memo, "active", False):
-        if _request_memo.version is None:
-            _request_memo.version = cache.get_or_set(COLLECTION_CACHE_KEY, time.time_ns, timeout=None)
+    in_request = getattr(_request_memo, "active", False)
+    if in_request and _request_memo.version is not None:
         return _request_memo.version
-    return cache.get_or_set(COLLECTION_CACHE_KEY, time.time_ns, timeout=None)
+    version = cache.get_or_set(COLLECTION_CACHE_KEY, time.time_ns, timeout=None)
+    if in_request:
+        _request_memo.version = version
+    return version
 
 
 def bump_collection_version() -> None:
