@@ -98,10 +98,14 @@ def check_photo_order(app_configs=None, **kwargs) -> list[checks.Error]:
     return []
 
 
-def next_photos_for(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
-    """The next n photos for this swiper, in the configured order (CITYVIBES_PHOTO_ORDER)."""
+def next_photos_for(user_data: UserSwipeData | None, *, n: int, after_swipe: bool = False) -> list[Photo]:
+    """The next n photos for this swiper, in the configured order (CITYVIBES_PHOTO_ORDER).
+
+    after_swipe: the swiper's last action was a swipe (not an undo), so there is no undone photo to
+    bring back first and no need to ask the database for one.
+    """
     if current_photo_order() == "smart":
-        return _most_informative_photos(user_data, n=n)
+        return _most_informative_photos(user_data, n=n, after_swipe=after_swipe)
     return _queued_photos(user_data, n=n)
 
 
@@ -120,7 +124,7 @@ def _queued_photos(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
     return ahead
 
 
-def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
+def _most_informative_photos(user_data: UserSwipeData | None, *, n: int, after_swipe: bool = False) -> list[Photo]:
     """The n unswiped photos whose like/dislike would tell most about this swiper's city (swipes/ordering.py).
 
     Walks the ranking in growing chunks and asks the database only which photos of each chunk
@@ -134,7 +138,7 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int) -> list
     seed = (user_data.pk * 1_000_003 + user_data.swipe_count) if known else 0
     order = ordering.ranked_photo_indexes(matrix, scores, seed=seed)
     chosen: list[int] = []
-    if known:
+    if known and not after_swipe:
         # Right after an undo, the undone photo comes back first, as the swipe page shows it.
         last = Swipe.objects.filter(user_data=user_data).order_by("-id").values("photo_id", "retraction").first()
         if (

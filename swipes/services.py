@@ -141,6 +141,15 @@ def _contribution(photo_id: int, liked: bool, *, rule: str) -> tuple[CityVector,
     return _rounded(vector), position
 
 
+def swiper_after(outcome: SwipeOutcome) -> UserSwipeData:
+    """The swiper's state right after this swipe, from the outcome (no database read); not for saving."""
+    swiper = UserSwipeData(
+        pk=outcome.swipe.user_data_id, swipe_count=outcome.swipe_count, queue_position=outcome.queue_position
+    )
+    swiper.score_vector = outcome.scores
+    return swiper
+
+
 def record_swipe(*, user_data: UserSwipeData, photo_id: int, liked: bool) -> SwipeOutcome:
     """Log a like/dislike and add its contribution to the swiper's scores (see swipe_as)."""
     outcome = swipe_as(("id", user_data.pk), photo_id=photo_id, liked=liked)

@@ -223,3 +223,35 @@ def test_a_swipe_of_a_photo_hidden_after_the_matrix_was_built_is_refused(api_cli
     assert_json_error(response, 400, "not available")
     assert Swipe.objects.filter(photo=photos[1]).count() == 0
     assert UserSwipeData.objects.get().swipe_count == 1
+
+
+@pytest.mark.parametrize("order", ["smart", "queue"])
+def test_a_swipe_can_answer_with_the_next_photos_chosen_after_it(api_client, settings, order):
+    """`next` saves the page its second request per swipe: the photos are what GET /api/photos/next
+    answers right after the swipe, in either order."""
+    settings.CITYVIBES_PHOTO_ORDER = order
+    cities = [make_city(name) for name in ("Denver", "Miami", "Boston")]
+    photos = [make_photo(city) for city in cities for _ in range(4)]
+    swiped = []
+    for liked in (True, False, True):
+        photo = api_client.get("/api/photos/next?n=1").json()["photos"][0]["id"]
+        swiped.append(photo)
+        body = api_client.post_json("/api/swipes", {"photo": photo, "liked": liked, "next": 4}).json()
+        shown = [p["id"] for p in body["next_photos"]]
+        assert shown == [p["id"] for p in api_client.get("/api/photos/next?n=4").json()["photos"]]
+        assert len(shown) == 4 and not set(shown) & set(swiped)
+        assert {"image_url", "credit", "alt"} <= set(body["next_photos"][0])
+    assert Swipe.objects.count() == 3 and len(photos) == 12
+
+
+def test_a_swipe_without_next_answers_without_photos(api_client, collection):
+    body = api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True}).json()
+    assert "next_photos" not in body
+
+
+@pytest.mark.parametrize("value", [-1, 51, "3", 2.0, True, None])
+def test_it_refuses_an_ill_typed_or_out_of_range_next(api_client, collection, value):
+    response = api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True, "next": value})
+    assert_json_error(response, 400, "invalid input")
+    assert list(response.json()["detail"]) == ["next"]  # the field at fault is named
+    assert Swipe.objects.count() == 0

@@ -178,6 +178,8 @@ def three_cities():
 def test_it_adapts_the_deck_to_the_swipes_and_explains_the_results(chromium, live_server, three_cities):
     denver, *_ = three_cities
     context, page, errors = open_swipe_page(chromium, live_server.url)
+    api_calls = []
+    page.on("request", lambda r: "/api/" in r.url and api_calls.append(f"{r.method} {r.url.split('/api/')[1]}"))
     page.wait_for_selector("#card")
     shown = []
     # A swiper who loves Denver: like every Denver photo, nope the rest.
@@ -189,6 +191,9 @@ def test_it_adapts_the_deck_to_the_swipes_and_explains_the_results(chromium, liv
         # The deck is asked again after each swipe. The card already on screen was chosen before this
         # swipe; wait until the photos after it reflect every swipe, as they do when a person pauses.
         page.wait_for_function("document.getElementById('deck').dataset.queue === 'fresh'")
+    # One request per swipe: each swipe's answer carries the photos after the next card.
+    assert [c for c in api_calls if c.startswith("POST")] == ["POST swipes"] * 8
+    assert [c for c in api_calls if c.startswith("GET")] == []  # (the page load's fetch came before)
     first_like = shown.index(denver)
     # Once Denver leads, the deck keeps checking it: Denver photos come far more often than 1 in 3.
     after = shown[first_like + 1 :]

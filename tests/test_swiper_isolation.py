@@ -209,9 +209,10 @@ def test_it_has_no_api_input_that_names_a_swiper(client):
                 ref = media["schema"]["$ref"].rsplit("/", 1)[-1]
                 body_fields |= set(schema["components"]["schemas"][ref]["properties"])
     assert parameters == {"n", "limit"}
-    assert body_fields == {"photo", "liked", "image", "top_k", "save"}
+    # "next" (how many photos a swipe answers with) is a count, like "n" and "top_k".
+    assert body_fields == {"photo", "liked", "next", "image", "top_k", "save"}
     # The serializers and forms behind the API and the pages read nothing else.
-    assert set(SwipeInSerializer().fields) == {"photo", "liked"}
+    assert set(SwipeInSerializer().fields) == {"photo", "liked", "next"}
     assert set(IdentifyInSerializer().fields) == {"image", "top_k", "save"}
     assert set(SwipeForm.base_fields) == {"photo", "liked"}
     assert set(IdentifyForm.base_fields) == {"image", "save"}

@@ -22,7 +22,8 @@ let busy = false; // one swipe animation at a time
 let pending = Promise.resolve(); // API calls run in order, so undo follows the swipe it undoes
 let swipeCount = Number(countEl.textContent) || 0;
 let fetchingMore = false;
-let refetch = false; // a swipe happened while fetching: fetch again once that fetch ends
+let refetch = false; // asked to fetch while fetching: fetch again once that fetch ends
+let swipesInFlight = 0; // sent, not yet answered (each answer brings the upcoming photos)
 let exhausted = false;
 const swiped = new Set(); // photos swiped on this page, never shown again even if a fetch raced the swipe
 
@@ -58,27 +59,37 @@ function prefetch(photo) {
 }
 
 // The server picks the most informative photos given every swipe so far (CITYVIBES_PHOTO_ORDER=smart),
-// so after each swipe the upcoming photos are asked for again; the card on screen stays.
+// so each swipe asks for the upcoming photos in the same request ("next"); the card on screen stays.
+// deck.dataset.queue is "fresh" once the upcoming photos reflect every swipe made so far.
+function markQueue() {
+  deck.dataset.queue = fetchingMore || swipesInFlight ? "fetching" : "fresh";
+}
+
+function useUpcoming(photos) {
+  const showing = card ? Number(card.dataset.photoId) : null;
+  const fresh = photos.filter((p) => p.id !== showing && !swiped.has(p.id)).slice(0, PREFETCH);
+  exhausted = fresh.length === 0;
+  queue.splice(card ? 1 : 0, queue.length, ...fresh);
+  queue.slice(1, 3).forEach(prefetch);
+  if (!card && queue.length) renderTop();
+}
+
+// On page load, after an undo, and whenever a swipe's answer brought no photos.
 async function topUpQueue() {
   if (fetchingMore) {
     refetch = true;
     return;
   }
   if (exhausted && !card) {
-    deck.dataset.queue = "fresh";
+    markQueue();
     return;
   }
   fetchingMore = true;
-  deck.dataset.queue = "fetching"; // "fresh" once the upcoming photos reflect every swipe made so far
+  markQueue();
   try {
     await pending; // the server must know about swipes already made before it picks the next photos
     const body = await api(`${deck.dataset.nextUrl}?n=${PREFETCH + 1}`);
-    const showing = card ? Number(card.dataset.photoId) : null;
-    const fresh = body.photos.filter((p) => p.id !== showing && !swiped.has(p.id)).slice(0, PREFETCH);
-    exhausted = fresh.length === 0;
-    queue.splice(card ? 1 : 0, queue.length, ...fresh);
-    queue.slice(1, 3).forEach(prefetch);
-    if (!card && queue.length) renderTop();
+    useUpcoming(body.photos);
   } catch (error) {
     showToast(`Could not load more photos: ${error.message}`);
   } finally {
@@ -87,7 +98,7 @@ async function topUpQueue() {
       refetch = false;
       topUpQueue();
     } else {
-      deck.dataset.queue = "fresh";
+      markQueue();
     }
   }
 }
@@ -184,13 +195,23 @@ function swipe(liked) {
   if (card) card.focus({ preventScroll: true });
   busy = false;
   announcer.textContent = `${liked ? "Liked" : "Noped"}. ${queue.length ? "Next photo." : ""}`;
+  swipesInFlight += 1;
+  markQueue();
+  const request = { photo: photo.id, liked, next: PREFETCH + 1 };
   pending = pending
-    .then(() => api(deck.dataset.swipeUrl, { method: "POST", body: JSON.stringify({ photo: photo.id, liked }) }))
-    .then(updateSummary)
+    .then(() => api(deck.dataset.swipeUrl, { method: "POST", body: JSON.stringify(request) }))
+    .then((body) => {
+      updateSummary(body);
+      useUpcoming(body.next_photos || []);
+    })
     .catch((error) => {
       if (error.status !== 409) showToast(`That swipe was not saved: ${error.message}`);
+      topUpQueue();
+    })
+    .finally(() => {
+      swipesInFlight -= 1;
+      markQueue();
     });
-  topUpQueue();
 }
 
 function undo() {
