@@ -7,8 +7,9 @@ In one run, against one gunicorn, with the same users, client and concurrency:
            row through Django's connection, nothing else). No endpoint that records a swipe in
            PostgreSQL can beat it, so floor / ceiling bounds what swipe / ceiling can reach;
 - swipe:   every user loops POST /api/swipes over photos in queue order (the endpoint alone);
-- loop:    every user does what static/js/swipe.js does: GET /api/photos/next when fewer than 5
-           photos are queued, then POST /api/swipes for each (about one fetch per five swipes);
+- loop:    every user does what static/js/swipe.js does: POST /api/swipes for the card on screen
+           with "next": 6, so the answer also carries the photos after the next card (the smart order
+           picks them knowing this swipe); GET /api/photos/next only when the queue runs dry;
 - paced:   the same loop at a human pace: each user looks at a photo for --think seconds
            (0.5-1.5 x, at random) before swiping it.
 
@@ -162,9 +163,13 @@ class User:
         if status != 200 or "csrftoken" not in self.cookies:
             raise HttpError(f"GET / answered {status} without a csrftoken cookie")
 
-    async def swipe(self, photo_id: int, tally: Tally, window: tuple[float, float]) -> None:
+    async def swipe(self, photo_id: int, tally: Tally, window: tuple[float, float], *, next_n: int = 0) -> list[int]:
+        """POST /api/swipes; with next_n, also the next photos it answers with (their ids)."""
+        payload = {"photo": photo_id, "liked": self.rng.random() < 0.5}
+        if next_n:
+            payload["next"] = next_n
         sent = time.perf_counter()
-        status, _ = await self.call("POST", "/api/swipes", {"photo": photo_id, "liked": self.rng.random() < 0.5})
+        status, data = await self.call("POST", "/api/swipes", payload)
         done = time.perf_counter()
         if status == 201:
             self.acknowledged += 1
@@ -172,6 +177,9 @@ class User:
             self.repeats += 1
         if window[0] <= sent and done <= window[1]:
             tally.add(done - sent, status, status in (200, 201))
+        if status not in (200, 201) or not next_n:
+            return []
+        return [p["id"] for p in json.loads(data)["next_photos"]]
 
     async def run_get(self, tally: Tally, window: tuple[float, float], path: str) -> None:
         while time.perf_counter() < window[1]:
@@ -189,27 +197,36 @@ class User:
         self.exhausted = True
 
     async def run_loop(self, tallies: dict[str, Tally], window: tuple[float, float], think: float = 0.0) -> None:
-        queue: list[int] = []
+        """As static/js/swipe.js: the page arrives with its first photos (here one untimed fetch); each
+        swipe asks for the photos after the next card in the same request ("next": 6); a fetch only
+        when the queue ran dry (a swipe's answer brought nothing, e.g. after an error)."""
         if think:
             await asyncio.sleep(self.rng.uniform(0, think))  # people do not all arrive at the same instant
+        queue: list[int] = []
+        swiped: set[int] = set()
+        first = True
         while time.perf_counter() < window[1]:
-            if len(queue) < PREFETCH:
+            if not queue:
                 sent = time.perf_counter()
-                status, data = await self.call("GET", f"/api/photos/next?n={len(queue) + PREFETCH}")
+                status, data = await self.call("GET", f"/api/photos/next?n={PREFETCH + 1}")
                 done = time.perf_counter()
-                if window[0] <= sent and done <= window[1]:
+                if not first and window[0] <= sent and done <= window[1]:
                     tallies["next"].add(done - sent, status, status == 200)
+                first = False
                 if status != 200:
                     continue
-                known = set(queue)
-                fresh = [p["id"] for p in json.loads(data)["photos"] if p["id"] not in known]
-                if not fresh and not queue:
+                queue = [p["id"] for p in json.loads(data)["photos"] if p["id"] not in swiped]
+                if not queue:
                     self.exhausted = True
                     return
-                queue += fresh
-            await self.swipe(queue.pop(0), tallies["swipe"], window)
-            if think:
+                continue
+            if think:  # looking at the card before swiping it
                 await asyncio.sleep(self.rng.uniform(0.5, 1.5) * think)
+            photo = queue.pop(0)
+            swiped.add(photo)
+            upcoming = await self.swipe(photo, tallies["swipe"], window, next_n=PREFETCH + 1)
+            showing = queue[:1]  # the card now on screen stays; the ones after it are replaced
+            queue = showing + [p for p in upcoming if p not in swiped and p not in showing][:PREFETCH]
 
 
 # --- CPU accounting -------------------------------------------------------------------------------
@@ -538,9 +555,9 @@ def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> Non
         ("ceiling", "GET /healthz", "healthz"),
         ("floor", "GET /bench/floor", "floor"),
         ("swipe", "POST /api/swipes", "swipe"),
-        ("loop", "POST /api/swipes", "swipe"),
+        ("loop", "POST swipes + next", "swipe"),
         ("loop", "GET /api/photos/next", "next"),
-        ("paced", "POST /api/swipes", "swipe"),
+        ("paced", "POST swipes + next", "swipe"),
         ("paced", "GET /api/photos/next", "next"),
     ]
     say()
