@@ -250,9 +250,10 @@ class SwipeView(SwipeAPIView):
             "top_cities": top_payload(outcome.scores, limit=5),
         }
         if incoming.validated_data["next"]:
-            # The swiper as the swipe left them: no second lookup, and no undo to bring back.
+            # The swiper as the swipe left them (no second lookup). A new swipe is their last action, so
+            # there is no undone photo to bring back; a repeat may come after an undo, so then look.
             swiper = services.swiper_after(outcome)
-            photos = next_photos_for(swiper, n=incoming.validated_data["next"], after_swipe=True)
+            photos = next_photos_for(swiper, n=incoming.validated_data["next"], after_swipe=outcome.created)
             body["next_photos"] = [photo_payload(request, p) for p in photos]
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 

@@ -255,3 +255,13 @@ def test_it_refuses_an_ill_typed_or_out_of_range_next(api_client, collection, va
     assert_json_error(response, 400, "invalid input")
     assert list(response.json()["detail"]) == ["next"]  # the field at fault is named
     assert Swipe.objects.count() == 0
+
+
+def test_a_repeated_swipe_after_an_undo_still_brings_the_undone_photo_back_first(api_client, collection):
+    _, _, photos = collection
+    assert api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True}).status_code == 201
+    assert api_client.post_json("/api/swipes", {"photo": photos[2].pk, "liked": False}).status_code == 201
+    assert api_client.post_json("/api/swipes/undo").json()["undone"]["id"] == photos[2].pk
+    repeat = api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True, "next": 2})
+    assert repeat.status_code == 200  # the same swipe again: nothing new happened since the undo
+    assert repeat.json()["next_photos"][0]["id"] == photos[2].pk
