@@ -141,13 +141,17 @@ def _contribution(photo_id: int, liked: bool, *, rule: str) -> tuple[CityVector,
     return _rounded(vector), position
 
 
+def _take_outcome(swiper: UserSwipeData, outcome: SwipeOutcome) -> UserSwipeData:
+    """Set the swiper's fields a swipe changes to what the swipe left them at."""
+    swiper.score_vector = outcome.scores
+    swiper.swipe_count = outcome.swipe_count
+    swiper.queue_position = outcome.queue_position
+    return swiper
+
+
 def swiper_after(outcome: SwipeOutcome) -> UserSwipeData:
     """The swiper's state right after this swipe, from the outcome (no database read); not for saving."""
-    swiper = UserSwipeData(
-        pk=outcome.swipe.user_data_id, swipe_count=outcome.swipe_count, queue_position=outcome.queue_position
-    )
-    swiper.score_vector = outcome.scores
-    return swiper
+    return _take_outcome(UserSwipeData(pk=outcome.swipe.user_data_id), outcome)
 
 
 def record_swipe(*, user_data: UserSwipeData, photo_id: int, liked: bool) -> SwipeOutcome:
@@ -155,9 +159,7 @@ def record_swipe(*, user_data: UserSwipeData, photo_id: int, liked: bool) -> Swi
     outcome = swipe_as(("id", user_data.pk), photo_id=photo_id, liked=liked)
     if outcome is None:
         raise UserSwipeData.DoesNotExist(f"swiper {user_data.pk} no longer exists")
-    user_data.score_vector = outcome.scores
-    user_data.swipe_count = outcome.swipe_count
-    user_data.queue_position = outcome.queue_position
+    _take_outcome(user_data, outcome)
     return outcome
 
 
