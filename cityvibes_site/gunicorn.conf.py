@@ -61,9 +61,11 @@ def on_starting(server) -> None:
 def post_worker_init(worker) -> None:
     """Build the photo matrix before this worker accepts its first request (otherwise the first swipe
     or fetch after a deploy or recycle waits for it: 1.5 s for 5,000 photos x 256 cities). With the
-    database away the worker starts anyway; the first request that needs the matrix builds it."""
+    database away the worker starts anyway; the first request that needs the matrix builds it.
+    Then take what the worker loaded out of the garbage collector's full passes (wsgi.py says why)."""
     from django.db import connections
 
+    from cityvibes_site.wsgi import freeze_startup_objects
     from swipes.selectors import warm_up
 
     try:
@@ -72,3 +74,4 @@ def post_worker_init(worker) -> None:
         reason = (str(error).splitlines() or [""])[0]
         worker.log.warning("worker %s: warm-up skipped (%s: %s)", worker.pid, type(error).__name__, reason)
         connections.close_all()
+    worker.log.info("worker %s: %s", worker.pid, freeze_startup_objects())
