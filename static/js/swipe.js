@@ -74,7 +74,7 @@ function useUpcoming(photos) {
   if (!card && queue.length) renderTop();
 }
 
-// On page load, after an undo, and whenever a swipe's answer brought no photos.
+// On page load, when no card is left to show, and after a failed swipe (otherwise each swipe brings them).
 async function topUpQueue() {
   if (fetchingMore) {
     refetch = true;
