@@ -22,9 +22,7 @@ database 12 as the cache.
 import argparse
 import gc
 import os
-import platform
 import random
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -74,17 +72,8 @@ def main() -> None:
     if args.photos < args.swipes + 10:
         raise SystemExit(f"--photos {args.photos} is too few: each turn's swiper swipes {args.swipes + 10} photos")
 
-    out: list[str] = []
-
-    def say(line: str = "") -> None:
-        print(line, flush=True)
-        out.append(line)
-
-    say("$ " + shlex.join(["python", "-m", "bench.gc_pauses", *sys.argv[1:]]))
-    say(
-        f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
-    )
+    output = swipe_data.Report("bench.gc_pauses")
+    say = output.say
     env = swipe_data.bench_environment(database_url=args.database_url, cache_url=args.cache_url)
     env["DJANGO_ALLOWED_HOSTS"] += ",testserver"
     env.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("OPENBLAS_NUM_THREADS", "1"))
@@ -164,9 +153,7 @@ def main() -> None:
         "for the disk): compare the collections and the swipes they hit"
     )
     if args.save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text("\n".join(out) + "\n")
-        print(f"saved to {RESULTS.relative_to(ROOT)}")
+        output.save(RESULTS)
     from django.db import connections
 
     connections.close_all()

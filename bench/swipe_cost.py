@@ -23,9 +23,7 @@ Redis database 12 as the cache.
 
 import argparse
 import os
-import platform
 import random
-import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -325,17 +323,8 @@ def main() -> None:
     parser.add_argument("--save", action="store_true", help=f"also write the report to {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
 
-    out: list[str] = []
-
-    def say(line: str = "") -> None:
-        print(line, flush=True)
-        out.append(line)
-
-    say("$ " + shlex.join(["python", "-m", "bench.swipe_cost", *sys.argv[1:]]))
-    say(
-        f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
-    )
+    output = swipe_data.Report("bench.swipe_cost")
+    say = output.say
     base = args.database_url.rstrip("/")
     prefix = base.rsplit("/", 1)[1] + "_cost"
     server = base.rsplit("/", 1)[0]
@@ -402,9 +391,7 @@ def main() -> None:
     say(f"## query plans: one fetch and one swipe by the user with {args.history:,} earlier swipes")
     explain(say, cases["heavy"])
     if args.save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text("\n".join(out) + "\n")
-        print(f"saved to {RESULTS.relative_to(ROOT)}")
+        output.save(RESULTS)
     if not args.keep_db:
         from django.db import connections
 

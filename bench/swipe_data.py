@@ -7,14 +7,42 @@ photos' file fields name files that do not exist: the API only builds their URLs
 
 import hashlib
 import os
+import platform
+import shlex
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/cityvibes_bench"
 DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/12"
+
+
+class Report:
+    """A benchmark's printed report, kept so that --save can write it: the command and the machine first."""
+
+    def __init__(self, module: str):
+        self.lines: list[str] = []
+        env_prefix = "".join(f"{k}={os.environ[k]} " for k in ("OPENBLAS_NUM_THREADS",) if k in os.environ)
+        self.say("$ " + env_prefix + shlex.join(["python", "-m", module, *sys.argv[1:]]))
+        self.say(
+            f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+            f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
+        )
+
+    def say(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def save(self, path: Path, *, append: bool = False) -> None:
+        """Write the report to path (bench/results/...), or add it after what the file holds."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a" if append else "w") as f:
+            f.write(("\n" if append else "") + "\n".join(self.lines) + "\n")
+        print(f"saved to {path.relative_to(ROOT)}")
 
 
 def _split(database_url: str) -> tuple[str, str]:

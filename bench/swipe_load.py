@@ -46,7 +46,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import resource
 import runpy
@@ -467,18 +466,8 @@ def main() -> None:
     parser.add_argument("--append", action="store_true", help="like --save, but add to the file")
     args = parser.parse_args()
 
-    out: list[str] = []
-
-    def say(line: str = "") -> None:
-        print(line, flush=True)
-        out.append(line)
-
-    env_prefix = "".join(f"{k}={os.environ[k]} " for k in ("OPENBLAS_NUM_THREADS",) if k in os.environ)
-    say("$ " + env_prefix + shlex.join(["python", "-m", "bench.swipe_load", *sys.argv[1:]]))
-    say(
-        f"machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
-    )
+    output = swipe_data.Report("bench.swipe_load")
+    say = output.say
 
     env = swipe_data.bench_environment(database_url=args.database_url, cache_url=args.cache_url)
     swipe_data.recreate_database(args.database_url)
@@ -550,10 +539,7 @@ def main() -> None:
 
     report(say, args, results, all_users)
     if args.save or args.append:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a" if args.append else "w") as f:
-            f.write(("\n" if args.append else "") + "\n".join(out) + "\n")
-        print(f"saved to {RESULTS.relative_to(ROOT)}")
+        output.save(RESULTS, append=args.append)
     if not args.keep_db:
         from django.db import connections
 
