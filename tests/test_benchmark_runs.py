@@ -1,4 +1,4 @@
-"""bench/swipe_load.py, tiny: every phase runs against real gunicorn, PostgreSQL and Redis, and nothing is lost."""
+"""The benchmarks in bench/ run, tiny: every phase of each, against real gunicorn, PostgreSQL and Redis."""
 
 import re
 import subprocess
@@ -16,22 +16,26 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture(autouse=True)
 def require_postgres():
     if connection.vendor != "postgresql":
-        pytest.skip("the load benchmark runs against PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+        pytest.skip("the benchmarks run against PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
 
 
-def test_it_prints_every_phase_the_ratios_and_that_nothing_was_lost():
+def run_benchmark(module: str, database: str, *args: str) -> str:
+    """`python -m module args` on its own database (on the tests' server) and Redis database 10; its output."""
     db = settings.DATABASES["default"]
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/cityvibes_bench_test_load"
-    command = [
-        *(sys.executable, "-m", "bench.swipe_load"),
-        *("--users", "4", "--duration", "1", "--rounds", "1", "--warmup", "0.3"),
-        *("--cities", "12", "--photos", "300", "--database-url", database_url),
-        *("--cache-url", "redis://127.0.0.1:6379/10"),
-    ]
+    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{database}"
+    command = [sys.executable, "-m", module, *args, "--database-url", database_url]
+    command += ["--cache-url", "redis://127.0.0.1:6379/10"]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
-    out = run.stdout
+    return run.stdout
 
+
+def test_swipe_load_prints_every_phase_the_ratios_and_that_nothing_was_lost():
+    out = run_benchmark(
+        "bench.swipe_load",
+        "cityvibes_bench_test_load",
+        *("--users", "4", "--duration", "1", "--rounds", "1", "--warmup", "0.3", "--cities", "12", "--photos", "300"),
+    )
     rows = {}
     for line in out.splitlines():
         found = re.match(r"^(\w+) +((?:GET|POST) \S+(?: \+ next)?) +(\d+) +\S+ +\S+ +\S+ +(\d+) ", line)
@@ -53,3 +57,16 @@ def test_it_prints_every_phase_the_ratios_and_that_nothing_was_lost():
     acknowledged = re.search(r"swipes acknowledged to clients \(201\): (\d+); live swipes in the log: (\d+)", out)
     assert int(acknowledged.group(1)) > 0 and acknowledged.group(1) == acknowledged.group(2)
     assert "(nothing lost)" in out
+
+
+def test_gc_pauses_swipes_as_loaded_and_frozen_and_the_freeze_leaves_the_collector_nothing_from_start_up():
+    out = run_benchmark(
+        "bench.gc_pauses",
+        "cityvibes_bench_test_gc",
+        *("--swipes", "30", "--rounds", "1", "--cities", "12"),
+        "--photos=60",
+    )
+    tracked = dict(re.findall(r"^(as loaded|frozen) +([\d,]+) ", out, flags=re.M))
+    assert int(tracked["as loaded"].replace(",", "")) > 50_000, out  # Django, DRF, every view
+    assert int(tracked["frozen"].replace(",", "")) < 1_000, out  # all of it out of the collector's reach
+    assert "longest full collection, frozen / as loaded:" in out
