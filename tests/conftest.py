@@ -16,6 +16,19 @@ def isolated_media_and_cache(settings, tmp_path):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def skip_unless_postgres(request):
+    """Tests marked `postgres` are skipped, saying why (the marker's reason), unless the suite runs on
+    PostgreSQL, as CI does."""
+    marker = request.node.get_closest_marker("postgres")
+    if marker is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(f"{marker.kwargs.get('reason', 'needs PostgreSQL')}: set DATABASE_URL=postgres://... (CI does)")
+
+
 @pytest.fixture
 def api_client():
     """A browser-like client: it sends the CSRF token like swipe.js does (X-CSRFToken header)."""

@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(autouse=True)
-def require_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("the benchmarks run against PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+pytestmark = pytest.mark.postgres(reason="the benchmarks run against PostgreSQL")
 
 
 def run_benchmark(module: str, database: str, *args: str) -> str:

@@ -10,13 +10,7 @@ from django.db import close_old_connections, connection
 from tests.clients import browser
 from tests.factories import make_city, make_photo
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def require_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres(reason="needs PostgreSQL")]
 
 
 def terminate(backend_pid: int) -> None:

@@ -21,13 +21,10 @@ from swipes.models import Swipe, UserSwipeData
 from tests.clients import browser
 from tests.factories import image_bytes, make_city, make_photo
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def require_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a database server to take away: set DATABASE_URL=postgres://... (CI does)")
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres(reason="needs a database server to take away"),
+]
 
 
 @pytest.fixture(autouse=True, params=["db", "cached_db"])

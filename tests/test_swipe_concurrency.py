@@ -3,19 +3,16 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from swipes import scoring, services
 from swipes.models import Swipe, UserSwipeData
 from tests.factories import make_city, make_photo
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def require_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is proven against PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres(reason="concurrency is proven against PostgreSQL"),
+]
 
 
 def run_in_threads(jobs):

@@ -30,13 +30,14 @@ CELERY = Path(sys.executable).parent / "celery"
 VISIBILITY_TIMEOUT = 3  # seconds: how long an unacknowledged task waits before another worker may take it
 CHUNK = 8  # photos per committed chunk
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres(reason="worker processes must share the test database"),
+]
 
 
 @pytest.fixture
 def broker():
-    if connection.vendor != "postgresql":
-        pytest.skip("worker processes must share the test database: set DATABASE_URL=postgres://... (CI does)")
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
     try:
         client.ping()
