@@ -76,19 +76,19 @@ def use_database(name: str) -> None:
 
 def give_history(user_data, photos, *, rng: random.Random) -> None:
     """Swipes made earlier, written in bulk but exactly as record_swipe would have (scores = replay)."""
-    from swipes import scoring
+    from swipes import score_vectors
     from swipes.models import Swipe
-    from swipes.selectors import swipe_contribution_for
-    from swipes.services import current_rule
+    from swipes.services import current_rule, prepare_contributions
 
     rule = current_rule()
+    stored = prepare_contributions(photo.pk for photo in photos)
     rows = []
     for photo in photos:
         liked = rng.random() < 0.5
-        contribution = swipe_contribution_for(photo, liked, rule=rule)
+        contribution = stored[photo.pk, liked]
         rows.append(Swipe(user_data=user_data, photo=photo, liked=liked, contribution=contribution, rule=rule))
     Swipe.objects.bulk_create(rows, batch_size=500)
-    user_data.scores = scoring.replay(row.contribution for row in rows)
+    user_data.score_vector = score_vectors.replay(row.contribution_vector for row in rows)
     user_data.swipe_count = len(rows)
     user_data.queue_position = max([user_data.queue_position, *(p.queue_position for p in photos)])
     user_data.save(update_fields=["score_cities", "score_values", "swipe_count", "queue_position", "updated"])
@@ -97,9 +97,8 @@ def give_history(user_data, photos, *, rng: random.Random) -> None:
 def add_crowd(*, photo_ids: list[int], swipers: int, swipes_each: int, idle: int, rng: random.Random) -> None:
     """Other swipers, their swipes and sessions, so that the tables have production-like sizes.
 
-    Their swipes carry an empty contribution (and their scores are the empty replay of it): only
-    the number and spread of rows matter to the query planner, and kilobytes of vector per row would
-    only slow the set-up down.
+    Their swipes refer to an empty contribution (and their scores are the empty replay of it): only
+    the number and spread of rows matter to the query planner.
     """
     import datetime
 
@@ -108,10 +107,13 @@ def add_crowd(*, photo_ids: list[int], swipers: int, swipes_each: int, idle: int
     from django.utils import timezone
 
     from swipes.models import Swipe, UserSwipeData
+    from swipes.score_vectors import CityVector
+    from swipes.services import stored_contribution
 
     users = UserSwipeData.objects.bulk_create([UserSwipeData() for _ in range(swipers + idle)], batch_size=2000)
+    nothing = stored_contribution(CityVector.empty())
     rows = [
-        Swipe(user_data=user, photo_id=photo_id, liked=rng.random() < 0.5, contribution={}, rule="llr")
+        Swipe(user_data=user, photo_id=photo_id, liked=rng.random() < 0.5, contribution=nothing, rule="llr")
         for user in users[:swipers]
         for photo_id in rng.sample(photo_ids, swipes_each)
     ]
@@ -125,8 +127,11 @@ def add_crowd(*, photo_ids: list[int], swipers: int, swipes_each: int, idle: int
     )
 
 
-def build(case: Case, *, rng: random.Random, crowd: dict | None = None, users: list[Case] = ()) -> None:
-    """Create the case's database: collection, the timed user(s) with their earlier swipes, other swipers."""
+def build(case: Case, *, rng: random.Random, ahead: int, crowd: dict | None = None, users: list[Case] = ()) -> None:
+    """Create the case's database: collection, the timed user(s) with their earlier swipes, other swipers.
+
+    ahead: how many photos each timed user will swipe.
+    """
     from django.db import connection
 
     from photos.models import Photo
@@ -149,6 +154,13 @@ def build(case: Case, *, rng: random.Random, crowd: dict | None = None, users: l
         timed.next_photo = timed.prior
     if crowd:
         add_crowd(photo_ids=collection.photo_ids, rng=rng, **crowd)
+    # As in production once a photo has been swiped by someone (either way): what swiping it adds is
+    # stored, and a swipe only refers to it. A photo's first swipe ever also stores it (one more
+    # INSERT of K numbers): not timed here.
+    from swipes.services import prepare_contributions
+
+    for timed in timed_users:
+        prepare_contributions(timed.photo_ids[timed.prior : timed.prior + ahead])
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # planner statistics, as autovacuum would have them in production
 
@@ -350,11 +362,13 @@ def main() -> None:
     swipe_data.clear_cache()
     rng = random.Random(11)
     started = time.perf_counter()
-    build(cases["c50"], rng=rng)
-    build(cases["c1000"], rng=rng)
+    ahead = 2 * (args.swipes + args.rounds) + 2  # timed and untimed steps, and the EXPLAINed swipe
+    build(cases["c50"], rng=rng, ahead=ahead)
+    build(cases["c1000"], rng=rng, ahead=ahead)
     build(
         cases["light"],
         rng=rng,
+        ahead=ahead,
         crowd={"swipers": args.crowd, "swipes_each": args.crowd_swipes, "idle": args.idle},
         users=[cases["light"], cases["heavy"]],
     )

@@ -487,6 +487,14 @@ def main() -> None:
         f"collection: {args.cities} cities, {args.photos} photos with a {args.cities}-city vector each "
         f"(seeded in {collection.seconds:.1f} s); scoring rule {os.environ.get('CITYVIBES_SCORING_RULE', 'llr')}"
     )
+    from swipes.services import prepare_contributions
+
+    started = time.perf_counter()
+    prepared = prepare_contributions(collection.photo_ids)
+    say(
+        f"as after every photo was swiped by someone: what a like and a dislike of each add is stored "
+        f"({len(prepared):,} contributions in {time.perf_counter() - started:.1f} s), so a swipe only refers to it"
+    )
     port = free_port()
     command, effective = gunicorn_command(args, port)
     say("server: " + shlex.join(["gunicorn", *command[3:]]))
@@ -537,7 +545,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
 
-    report(say, args, results, all_users)
+    report(say, args, results, all_users, prepared=len(prepared))
     if args.save or args.append:
         output.save(RESULTS, append=args.append)
     if not args.keep_db:
@@ -548,8 +556,8 @@ def main() -> None:
     swipe_data.remove_workdir(env)
 
 
-def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> None:
-    from swipes.models import Swipe, UserSwipeData
+def report(say, args, results: dict[str, PhaseResult], users: list[User], *, prepared: int) -> None:
+    from swipes.models import Contribution, Swipe, UserSwipeData
     from swipes.services import recompute_scores
 
     rows = [
@@ -646,6 +654,10 @@ def report(say, args, results: dict[str, PhaseResult], users: list[User]) -> Non
         f"swipes acknowledged to clients (201): {acknowledged}; live swipes in the log: {live}; "
         f"sum of swipe_count: {counted}; repeats answered 200: {repeats}  "
         f"({'nothing lost' if acknowledged == live == counted and not drifts else 'MISMATCH'})"
+    )
+    say(
+        f"contributions stored by the run's swipes (vectors no swipe had added before): "
+        f"{Contribution.objects.count() - prepared} (0 expected)"
     )
 
 

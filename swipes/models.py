@@ -48,6 +48,43 @@ class UserSwipeData(models.Model):
         self.score_vector = CityVector.from_dict(scores)
 
 
+class Contribution(models.Model):
+    """What a swipe adds to each city's score: a vector stored once, shared by every swipe that adds it.
+
+    Rows are immutable and found by a digest of their content. A photo liked (or disliked) under
+    the same rule and vectors adds the same vector for every swiper, so the swipe log stores a
+    reference to it instead of K numbers per swipe: the per-swipe write does not grow with the
+    number of cities (bench/swipe_cost.py). A new model's predictions, or a new collection mean,
+    make new rows; the swipes made before keep what they added then.
+    """
+
+    digest = models.BinaryField(max_length=32, unique=True, editable=False)
+    # int64 city ids and float64 values, as bytes (swipes/score_vectors.py)
+    vector_cities = models.BinaryField(editable=False)
+    vector_values = models.BinaryField(editable=False)
+
+    def __str__(self) -> str:
+        return f"contribution {self.pk} ({len(self.vector)} cities)"
+
+    @property
+    def vector(self) -> CityVector:
+        return CityVector.from_bytes(self.vector_cities, self.vector_values, dtype=CONTRIBUTION_DTYPE)
+
+    def as_dict(self) -> dict[str, float]:
+        """What it adds to each city's score, by city id (as text)."""
+        return self.vector.as_dict()
+
+    @classmethod
+    def unsaved(cls, vector: CityVector, **fields) -> "Contribution":
+        """An instance holding this vector and its digest (pass pk=... for a stored one)."""
+        return cls(
+            digest=vector.digest(CONTRIBUTION_DTYPE),
+            vector_cities=vector.cities_bytes(),
+            vector_values=vector.values_bytes(CONTRIBUTION_DTYPE),
+            **fields,
+        )
+
+
 class Swipe(models.Model):
     """Append-only log of swipes. Undo and reset retract a swipe (set retracted_at); rows are never deleted."""
 
@@ -58,9 +95,9 @@ class Swipe(models.Model):
     user_data = models.ForeignKey(UserSwipeData, on_delete=models.CASCADE, related_name="swipes")
     photo = models.ForeignKey("photos.Photo", on_delete=models.PROTECT, related_name="swipes")
     liked = models.BooleanField()
-    # What this swipe added to the score of each city: int64 city ids and float64 values, as bytes.
-    contribution_cities = models.BinaryField(default=b"")
-    contribution_values = models.BinaryField(default=b"")
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.PROTECT, related_name="swipes", help_text="What the swipe added to each city."
+    )
     rule = models.CharField(max_length=20, help_text="Scoring rule that computed the contribution.")
     created = models.DateTimeField(auto_now_add=True)
     retracted_at = models.DateTimeField(null=True, blank=True)
@@ -82,18 +119,4 @@ class Swipe(models.Model):
 
     @property
     def contribution_vector(self) -> CityVector:
-        return CityVector.from_bytes(self.contribution_cities, self.contribution_values, dtype=CONTRIBUTION_DTYPE)
-
-    @contribution_vector.setter
-    def contribution_vector(self, vector: CityVector) -> None:
-        self.contribution_cities = vector.cities_bytes()
-        self.contribution_values = vector.values_bytes(CONTRIBUTION_DTYPE)
-
-    @property
-    def contribution(self) -> dict[str, float]:
-        """What this swipe added to each city's score, by city id (as text)."""
-        return self.contribution_vector.as_dict()
-
-    @contribution.setter
-    def contribution(self, contribution: dict[str, float]) -> None:
-        self.contribution_vector = CityVector.from_dict(contribution)
+        return self.contribution.vector

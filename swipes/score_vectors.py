@@ -13,6 +13,7 @@ order either way, so a running total equals a replay of the log exactly, and als
 swipes.scoring.replay over the same contributions as dicts (x + 0.0 == x).
 """
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -54,6 +55,11 @@ class CityVector:
 
     def values_bytes(self, dtype) -> bytes:
         return self.values.astype(dtype).tobytes()
+
+    def digest(self, dtype) -> bytes:
+        """32 bytes that tell this vector (as stored with dtype) apart from any other."""
+        # Every city has an 8-byte id and a value of one size, so the joined bytes split only one way.
+        return hashlib.blake2b(self.cities_bytes() + self.values_bytes(dtype), digest_size=32).digest()
 
     def as_dict(self) -> dict[str, float]:
         return {str(k): float(v) for k, v in zip(self.cities.tolist(), self.values.tolist())}

@@ -326,14 +326,14 @@ def rank_cities_for(user_data: UserSwipeData | None, *, limit: int = 10, photos_
     up: dict[str, list[Photo]] = {}
     down: dict[str, list[Photo]] = {}
     if photos_per_city and ranked:
-        wanted = {k for k, _ in ranked}
+        wanted = [k for k, _ in ranked]
+        wanted_ids = np.array([int(k) for k in wanted], dtype=np.int64)
         raised: dict[str, list[tuple[float, int, Photo]]] = {k: [] for k in wanted}
         lowered: dict[str, list[tuple[float, int, Photo]]] = {k: [] for k in wanted}
         # What a person recognises as "why": the likes that added most to a city, and the
         # dislikes that took most away from it.
-        for swipe in live_swipes(user_data).select_related("photo"):
-            for key in wanted:
-                value = swipe.contribution.get(key, 0.0)
+        for swipe in live_swipes(user_data).select_related("photo", "contribution"):
+            for key, value in zip(wanted, swipe.contribution_vector.values_for(wanted_ids).tolist()):
                 if swipe.liked and value > 0:
                     raised[key].append((value, -swipe.pk, swipe.photo))
                 elif not swipe.liked and value < 0:

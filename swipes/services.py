@@ -1,6 +1,7 @@
 """Writes for the swipe loop. Every score change happens here, under a row lock on the swiper."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from photos.models import Photo
 from swipes import score_vectors, scoring
-from swipes.models import Swipe, UserSwipeData
+from swipes.models import Contribution, Swipe, UserSwipeData
 from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector
 from swipes.selectors import contribution_vector_for, live_swipes, swipe_contribution_for
 
@@ -141,6 +142,59 @@ def _contribution(photo_id: int, liked: bool, *, rule: str) -> tuple[CityVector,
     return _rounded(vector), position
 
 
+def stored_contribution(vector: CityVector) -> Contribution:
+    """The stored contribution with exactly this vector (created if new), with its pk and digest."""
+    return _store(Contribution.unsaved(vector))
+
+
+def _store(contribution: Contribution) -> Contribution:
+    """Store this unsaved contribution unless its digest is stored already; set its pk either way.
+
+    Safe against another process storing the same vector at the same moment (the digest is unique).
+    """
+    table = _table(Contribution)
+    returning = connection.features.can_return_columns_from_insert
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (digest, vector_cities, vector_values) VALUES (%s, %s, %s)"
+            " ON CONFLICT (digest) DO NOTHING" + (" RETURNING id" if returning else ""),
+            [contribution.digest, contribution.vector_cities, contribution.vector_values],
+        )
+        if returning:
+            inserted = cursor.fetchone()
+            contribution.pk = inserted[0] if inserted else None
+        else:
+            contribution.pk = cursor.lastrowid if cursor.rowcount == 1 else None
+        if contribution.pk is None:  # stored before
+            cursor.execute(f"SELECT id FROM {table} WHERE digest = %s", [contribution.digest])
+            contribution.pk = cursor.fetchone()[0]
+    return contribution
+
+
+def prepare_contributions(photo_ids: Iterable[int], *, batch: int = 500) -> dict[tuple[int, bool], Contribution]:
+    """Store now, in bulk, what a like and a dislike of each photo add under the current rule.
+
+    The first swipe of a photo would store it anyway; this is for filling a database the way it is
+    once every photo has been swiped by someone (benchmarks). Returns {(photo id, liked): stored}.
+    """
+    rule = current_rule()
+    wanted = {
+        (int(pk), liked): Contribution.unsaved(_contribution(pk, liked, rule=rule)[0])
+        for pk in photo_ids
+        for liked in (True, False)
+    }
+    unique = list({c.digest: c for c in wanted.values()}.values())
+    ids: dict[bytes, int] = {}
+    for start in range(0, len(unique), batch):
+        chunk = unique[start : start + batch]
+        Contribution.objects.bulk_create(chunk, ignore_conflicts=True)
+        found = Contribution.objects.filter(digest__in=[c.digest for c in chunk]).values_list("digest", "id")
+        ids.update((bytes(digest), pk) for digest, pk in found)
+    for contribution in wanted.values():
+        contribution.pk = ids[contribution.digest]
+    return wanted
+
+
 def _take_outcome(swiper: UserSwipeData, outcome: SwipeOutcome) -> UserSwipeData:
     """Set the swiper's fields a swipe changes to what the swipe left them at."""
     swiper.score_vector = outcome.scores
@@ -184,7 +238,8 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
     rather than ORM queries: lock the swiper's row (so concurrent swipes from two tabs apply one
     after the other), insert the swipe only if the photo is still servable and not already swiped
     (the partial unique index decides), update the scores. Repeating the same swipe changes nothing.
-    The contribution comes from the per-process photo matrix, computed before the transaction.
+    The contribution comes from the per-process photo matrix, computed before the transaction; the
+    swipe row refers to it as a stored Contribution, written by the first swipe that adds it.
     """
     rule = current_rule()
     contribution, photo_position = _contribution(photo_id, liked, rule=rule)
@@ -195,7 +250,26 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
             value = UserSwipeData._meta.get_field("anon_token").get_db_prep_value(uuid.UUID(str(value)), connection)
         except ValueError:
             return None
-    swipers, swipes, photos = _table(UserSwipeData), _table(Swipe), _table(Photo)
+    stored = Contribution.unsaved(contribution)
+    swipers, swipes, photos, contributions = _table(UserSwipeData), _table(Swipe), _table(Photo), _table(Contribution)
+    returning = connection.features.can_return_columns_from_insert
+
+    def insert(cursor, swiper_id: int, now) -> tuple[int, int] | None:
+        # Servable as in PhotoQuerySet.servable: visible, with a vector (predicted or labelled). The
+        # contribution is found by its digest: only a vector never swiped before is not there yet.
+        cursor.execute(
+            f"INSERT INTO {swipes} (user_data_id, photo_id, liked, contribution_id, rule, created, retracted_at,"
+            f" retraction) SELECT %s, p.id, %s, c.id, %s, %s, NULL, '' FROM {photos} p, {contributions} c"
+            " WHERE p.id = %s AND p.hidden = %s AND (p.probabilities IS NOT NULL OR p.city_id IS NOT NULL)"
+            " AND c.digest = %s ON CONFLICT DO NOTHING" + (" RETURNING id, contribution_id" if returning else ""),
+            [swiper_id, liked, rule, connection.ops.adapt_datetimefield_value(now), photo_id, False, stored.digest],
+        )
+        if returning:
+            return cursor.fetchone()
+        if cursor.rowcount != 1:
+            return None
+        return cursor.lastrowid, Swipe.objects.values_list("contribution_id", flat=True).get(pk=cursor.lastrowid)
+
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, score_cities, score_values, swipe_count, queue_position FROM {swipers} WHERE {where}"
@@ -206,31 +280,13 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
         if row is None:
             return None
         swiper_id, score_cities, score_values, count, position = row
-        stored = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
+        scores_before = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
         now = timezone.now()
-        # Servable as in PhotoQuerySet.servable: visible, with a vector (predicted or labelled).
-        cursor.execute(
-            f"INSERT INTO {swipes} (user_data_id, photo_id, liked, contribution_cities, contribution_values, rule,"
-            " created, retracted_at, retraction)"
-            f" SELECT %s, id, %s, %s, %s, %s, %s, NULL, '' FROM {photos}"
-            " WHERE id = %s AND hidden = %s AND (probabilities IS NOT NULL OR city_id IS NOT NULL)"
-            " ON CONFLICT DO NOTHING" + (" RETURNING id" if connection.features.can_return_columns_from_insert else ""),
-            [
-                swiper_id,
-                liked,
-                contribution.cities_bytes(),
-                contribution.values_bytes(CONTRIBUTION_DTYPE),
-                rule,
-                connection.ops.adapt_datetimefield_value(now),
-                photo_id,
-                False,
-            ],
-        )
-        if connection.features.can_return_columns_from_insert:
-            inserted = cursor.fetchone()
-            swipe_id = inserted[0] if inserted else None
-        else:
-            swipe_id = cursor.lastrowid if cursor.rowcount == 1 else None
+        inserted = insert(cursor, swiper_id, now)
+        if inserted is None and not Contribution.objects.filter(digest=stored.digest).exists():
+            _store(stored)  # the first swipe of this vector ever
+            inserted = insert(cursor, swiper_id, now)
+        swipe_id, contribution_id = inserted or (None, None)
         if swipe_id is None:
             previous = live_swipes(swiper_id).filter(photo_id=photo_id).first()
             if previous is None:
@@ -239,11 +295,13 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
                 raise AlreadySwiped(
                     f"photo {photo_id} was already {'liked' if previous.liked else 'noped'}; undo first"
                 )
-            return SwipeOutcome(previous, created=False, swipe_count=count, scores=stored, queue_position=position)
-        scores = stored.plus(contribution)
+            return SwipeOutcome(
+                previous, created=False, swipe_count=count, scores=scores_before, queue_position=position
+            )
+        scores = scores_before.plus(contribution)
         position = max(position, photo_position)
         # Only the values when the cities are the same: PostgreSQL then keeps the stored city ids as they are.
-        cities_changed = not scores.same_cities(stored)
+        cities_changed = not scores.same_cities(scores_before)
         cursor.execute(
             f"UPDATE {swipers} SET"
             + (" score_cities = %s," if cities_changed else "")
@@ -257,8 +315,10 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
                 swiper_id,
             ],
         )
-    swipe = Swipe(pk=swipe_id, user_data_id=swiper_id, photo_id=photo_id, liked=liked, rule=rule, created=now)
-    swipe.contribution_vector = contribution
+    stored.pk = contribution_id
+    swipe = Swipe(
+        pk=swipe_id, user_data_id=swiper_id, photo_id=photo_id, liked=liked, contribution=stored, rule=rule, created=now
+    )
     return SwipeOutcome(swipe, created=True, swipe_count=count + 1, scores=scores, queue_position=position)
 
 
@@ -272,7 +332,9 @@ def undo_last_swipe(*, user_data: UserSwipeData) -> Swipe:
     last.retracted_at = timezone.now()
     last.retraction = Swipe.Retraction.UNDO
     last.save(update_fields=["retracted_at", "retraction"])
-    remaining = live_swipes(locked).order_by("id").values_list("contribution_cities", "contribution_values")
+    remaining = (
+        live_swipes(locked).order_by("id").values_list("contribution__vector_cities", "contribution__vector_values")
+    )
     vectors = [CityVector.from_bytes(c, v, dtype=CONTRIBUTION_DTYPE) for c, v in remaining]
     locked.score_vector = score_vectors.replay(vectors)
     locked.swipe_count = len(vectors)
@@ -319,7 +381,7 @@ def recompute_scores(*, fix: bool, rescore: bool = False) -> tuple[int, list[Dri
             swipes = list(
                 live_swipes(locked)
                 .order_by("id")
-                .select_related("photo__model_version")
+                .select_related("contribution", "photo__model_version")
                 .defer("photo__model_version__metrics")  # unused here, and K x K numbers per swipe
             )
             if rescore and fix:
@@ -327,9 +389,10 @@ def recompute_scores(*, fix: bool, rescore: bool = False) -> tuple[int, list[Dri
                 for swipe in swipes:
                     if swipe.photo.probabilities is None and swipe.photo.city_id is None:
                         continue  # no vector any more: keep what the swipe added at the time
-                    swipe.contribution = swipe_contribution_for(swipe.photo, swipe.liked, rule=rule)
+                    vector = CityVector.from_dict(swipe_contribution_for(swipe.photo, swipe.liked, rule=rule))
+                    swipe.contribution = stored_contribution(_rounded(vector))
                     swipe.rule = rule
-                    swipe.save(update_fields=["contribution_cities", "contribution_values", "rule"])
+                    swipe.save(update_fields=["contribution", "rule"])
             expected = score_vectors.replay(s.contribution_vector for s in swipes)
             differing = scoring.scores_differ(locked.scores, expected.as_dict(), tolerance=0.0)
             checked += 1

@@ -1,4 +1,4 @@
-"""Binary per-city vectors (swipes/score_vectors.py) and the migration that moved scores off JSON."""
+"""Binary per-city vectors (swipes/score_vectors.py) and the migrations that moved them off JSON and shared them."""
 
 import numpy as np
 import pytest
@@ -85,7 +85,7 @@ def test_migration_moves_json_scores_to_binary_and_replays_them():
 
     stored = CurrentUserSwipeData.objects.get(pk=swiper.pk)
     assert stored.scores == scoring.replay(logged[:2])  # the retracted swipe does not count
-    assert [s.contribution for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")] == logged
+    assert [s.contribution.as_dict() for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")] == logged
 
 
 @pytest.mark.django_db
@@ -96,12 +96,56 @@ def test_postgresql_stores_vectors_uncompressed():
         cursor.execute(
             "SELECT attrelid::regclass::text, attname, attstorage FROM pg_attribute"
             " WHERE attrelid IN ('swipes_userswipedata'::regclass, 'swipes_swipe'::regclass)"
-            " AND attname LIKE ANY (ARRAY['score_%%', 'contribution_%%'])"
+            " AND attname LIKE 'score_%%'"
         )
         storage = {(table, column): kind for table, column, kind in cursor.fetchall()}
     assert storage == {
         ("swipes_userswipedata", "score_cities"): "e",
         ("swipes_userswipedata", "score_values"): "e",
-        ("swipes_swipe", "contribution_cities"): "e",
-        ("swipes_swipe", "contribution_values"): "e",
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_to_shared_contributions_keeps_every_swipe_s_bytes_both_ways():
+    before, after = [("swipes", "0003_score_vectors_stored_uncompressed")], [("swipes", "0004_shared_contributions")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    City, Photo = apps.get_model("photos", "City"), apps.get_model("photos", "Photo")
+    UserSwipeData, Swipe = apps.get_model("swipes", "UserSwipeData"), apps.get_model("swipes", "Swipe")
+    a = City.objects.create(name="A", country="US", slug="a-us")
+    photos = [Photo.objects.create(content_hash=f"h{i}", queue_position=i, city=a) for i in range(2)]
+    vectors = [vec({a.pk: 0.25, 99: -0.5}), vec({a.pk: 1 / 3})]
+    logged = [(0, 0, 0), (1, 0, 0), (1, 1, 1)]  # (swiper, photo, vector): the first vector twice
+    swipers = [UserSwipeData.objects.create() for _ in range(2)]
+    for swiper, photo, vector in logged:
+        Swipe.objects.create(
+            user_data=swipers[swiper],
+            photo=photos[photo],
+            liked=True,
+            contribution_cities=vectors[vector].cities_bytes(),
+            contribution_values=vectors[vector].values_bytes(np.float64),
+            rule="llr",
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    apps = executor.loader.project_state(after).apps
+    Contribution, Swipe = apps.get_model("swipes", "Contribution"), apps.get_model("swipes", "Swipe")
+    assert Contribution.objects.count() == 2  # one per distinct vector, not one per swipe
+    migrated = list(Swipe.objects.order_by("id").select_related("contribution"))
+    assert [(bytes(s.contribution.vector_cities), bytes(s.contribution.vector_values)) for s in migrated] == [
+        (vectors[v].cities_bytes(), vectors[v].values_bytes(np.float64)) for _, _, v in logged
+    ]
+    assert [bytes(s.contribution.digest) for s in migrated] == [vectors[v].digest(np.float64) for _, _, v in logged]
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    Swipe = executor.loader.project_state(before).apps.get_model("swipes", "Swipe")
+    assert [
+        (bytes(s.contribution_cities), bytes(s.contribution_values)) for s in Swipe.objects.order_by("id")
+    ] == [(vectors[v].cities_bytes(), vectors[v].values_bytes(np.float64)) for _, _, v in logged]
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -1,13 +1,16 @@
 """swipes/services.py and selectors: recording, undo, reset, next photos, vectors."""
 
+import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from photos.models import Photo
+from photos.models import City, Photo
 from swipes import scoring, services
-from swipes.models import Swipe, UserSwipeData
+from swipes.models import Contribution, Swipe, UserSwipeData
 from swipes.selectors import collection_mean, next_photos_for, photo_vector, rank_cities_for
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
@@ -59,7 +62,7 @@ def test_it_ranks_the_liked_city_first_with_the_default_rule():
     assert ranked[0].city == denver
     assert ranked[-1].city == miami
     assert UserSwipeData.objects.get(pk=user.pk).scores == scoring.replay(
-        [s.contribution for s in Swipe.objects.filter(user_data=user).order_by("id")]
+        [s.contribution.as_dict() for s in Swipe.objects.filter(user_data=user).order_by("id")]
     )
 
 
@@ -91,7 +94,46 @@ def test_it_refuses_a_photo_that_does_not_exist_without_writing_anything():
     with pytest.raises(services.PhotoNotAvailable):
         services.record_swipe(user_data=user, photo_id=424242, liked=True)
     user.refresh_from_db()
-    assert (user.scores, user.swipe_count, Swipe.objects.count()) == ({}, 0, 0)
+    assert (user.scores, user.swipe_count, Swipe.objects.count(), Contribution.objects.count()) == ({}, 0, 0, 0)
+
+
+def test_a_refused_first_swipe_of_a_hidden_photo_stores_nothing_either():
+    photo = make_photo(make_city())
+    Photo.objects.filter(pk=photo.pk).update(hidden=True)
+    user = UserSwipeData.objects.create()
+    with pytest.raises(services.PhotoNotAvailable):
+        services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+    assert (Swipe.objects.count(), Contribution.objects.count()) == (0, 0)
+
+
+def test_swipes_adding_the_same_vector_share_one_stored_contribution_and_send_only_its_digest():
+    cities = City.objects.bulk_create([City(name=f"C{i}", country="US", slug=f"c{i}-us") for i in range(1000)])
+    version = make_model_version(cities)
+    rng = np.random.default_rng(3)
+    photo, other = (set_prediction(make_photo(cities[i]), version, rng.dirichlet(np.ones(1000)).tolist()) for i in (0, 1))
+    first, second = UserSwipeData.objects.create(), UserSwipeData.objects.create()
+    services.record_swipe(user_data=first, photo_id=photo.pk, liked=True)  # stores what liking it adds
+    assert Contribution.objects.count() == 1
+
+    with CaptureQueriesContext(connection) as captured:
+        outcome = services.record_swipe(user_data=second, photo_id=photo.pk, liked=True)
+    assert outcome.created
+    assert Contribution.objects.count() == 1
+    assert Swipe.objects.filter(photo=photo).values_list("contribution", flat=True).distinct().count() == 1
+    assert UserSwipeData.objects.get(pk=second.pk).scores == UserSwipeData.objects.get(pk=first.pk).scores
+    swipe_statements = [q["sql"] for q in captured.captured_queries if "swipes_swipe" in q["sql"]]
+    assert len(swipe_statements) == 1  # the INSERT
+    # What liking the photo adds is 1,000 ids and 1,000 values (16 KB, 32 KB as SQL text); the insert
+    # refers to it by its 32-byte digest.
+    assert len(swipe_statements[0]) < 1000, swipe_statements[0][:300]
+    assert not any(q["sql"].startswith('INSERT INTO "swipes_contribution"') for q in captured.captured_queries)
+
+    # Disliking it, or liking another photo, adds another vector: stored once more each.
+    services.record_swipe(user_data=first, photo_id=other.pk, liked=True)
+    services.record_swipe(user_data=UserSwipeData.objects.create(), photo_id=photo.pk, liked=False)
+    assert Contribution.objects.count() == 3
+    for swipe in Swipe.objects.select_related("contribution"):
+        assert swipe.contribution.digest == swipe.contribution_vector.digest(np.dtype("<f8"))
 
 
 def test_it_undoes_the_last_swipe_exactly_and_serves_that_photo_again():
@@ -206,7 +248,7 @@ def test_it_keeps_scores_equal_to_a_replay_of_the_log_whatever_the_interleaving(
     stored = UserSwipeData.objects.get(pk=user.pk)
     log = Swipe.objects.filter(user_data=user, retracted_at__isnull=True).order_by("id")
     assert stored.swipe_count == expected_count == log.count()
-    assert scoring.scores_differ(stored.scores, scoring.replay(s.contribution for s in log), tolerance=0) == []
+    assert scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in log), tolerance=0) == []
 
 
 def test_it_explains_a_city_up_with_liked_photos_and_down_with_disliked_ones():
