@@ -14,6 +14,8 @@ noise from other processes falls on both alike. The history database also holds 
 other swipers (their swipes and sessions), so the tables have production-like sizes and the
 user with 10,000 swipes is a minority of the swipe log. Then EXPLAIN (ANALYZE, BUFFERS) of every
 query one fetch and one swipe run, for that user: the plans show which index each hot query uses.
+Also the WAL PostgreSQL writes per swipe (what every commit waits to flush to disk), which unlike
+the times does not depend on how busy the machine is.
 
     python -m bench.swipe_cost [--swipes 150] [--history 10000] [--history-cities 256] [--save]
 
@@ -53,6 +55,8 @@ class Case:
     # (wall seconds, CPU seconds of this process + its PostgreSQL backend) per call
     times: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: {op: [] for op in OPS})
     scoring: list[tuple[float, float]] = field(default_factory=list)
+    wal_bytes: int = 0  # PostgreSQL WAL written during the timed steps (two swipes and a fetch each)
+    wal_swipes: int = 0
 
 
 def use_database(name: str) -> None:
@@ -211,6 +215,7 @@ def time_steps(case: Case, steps: int, *, rng: random.Random, record: bool = Tru
     use_database(case.database)
     client = client_for(case.user_pk)
     meter = Meter()
+    wal_before = wal_position()
     for _ in range(steps):
         started = meter.now()
         response = client.get("/api/photos/next?n=10")
@@ -241,6 +246,18 @@ def time_steps(case: Case, steps: int, *, rng: random.Random, record: bool = Tru
             case.times["service"].append(service)
             case.times["endpoint"].append(endpoint)
             case.scoring.append(pure)
+    if record:
+        case.wal_bytes += wal_position() - wal_before
+        case.wal_swipes += 2 * steps
+
+
+def wal_position() -> int:
+    """Bytes of WAL PostgreSQL has written so far (this benchmark is the only client writing meanwhile)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
 
 
 def compare(cases: tuple[Case, Case], *, swipes: int, rounds: int, rng: random.Random) -> None:
@@ -281,6 +298,11 @@ def table(say, title: str, cases: tuple[Case, Case]) -> dict[str, float]:
             f"{label:34} {ms(a, 0.5, cpu=cpu):10.2f} / {ms(a, 0.9, cpu=cpu):7.2f} "
             f"{ms(b, 0.5, cpu=cpu):12.2f} / {ms(b, 0.9, cpu=cpu):7.2f} {ratio:6.2f}"
         )
+    say(
+        f"{'WAL written per swipe, bytes':34} {small.wal_bytes / max(1, small.wal_swipes):20,.0f} "
+        f"{large.wal_bytes / max(1, large.wal_swipes):22,.0f} "
+        f"{(large.wal_bytes / max(1, large.wal_swipes)) / (small.wal_bytes / max(1, small.wal_swipes) or 1):6.2f}"
+    )
     return ratios
 
 
