@@ -14,8 +14,8 @@ noise from other processes falls on both alike. The history database also holds 
 other swipers (their swipes and sessions), so the tables have production-like sizes and the
 user with 10,000 swipes is a minority of the swipe log. Then EXPLAIN (ANALYZE, BUFFERS) of every
 query one fetch and one swipe run, for that user: the plans show which index each hot query uses.
-Also the WAL PostgreSQL writes per swipe (what every commit waits to flush to disk), which unlike
-the times does not depend on how busy the machine is.
+Also the WAL one swipe's writes make (what every commit waits to flush to disk), which unlike the
+times machine noise does not move.
 
     python -m bench.swipe_cost [--swipes 150] [--history 10000] [--history-cities 256] [--save]
 
@@ -24,6 +24,7 @@ Redis database 12 as the cache.
 """
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -55,8 +56,6 @@ class Case:
     # (wall seconds, CPU seconds of this process + its PostgreSQL backend) per call
     times: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: {op: [] for op in OPS})
     scoring: list[tuple[float, float]] = field(default_factory=list)
-    wal_bytes: int = 0  # PostgreSQL WAL written during the timed steps (two swipes and a fetch each)
-    wal_swipes: int = 0
 
 
 def use_database(name: str) -> None:
@@ -215,7 +214,6 @@ def time_steps(case: Case, steps: int, *, rng: random.Random, record: bool = Tru
     use_database(case.database)
     client = client_for(case.user_pk)
     meter = Meter()
-    wal_before = wal_position()
     for _ in range(steps):
         started = meter.now()
         response = client.get("/api/photos/next?n=10")
@@ -246,18 +244,6 @@ def time_steps(case: Case, steps: int, *, rng: random.Random, record: bool = Tru
             case.times["service"].append(service)
             case.times["endpoint"].append(endpoint)
             case.scoring.append(pure)
-    if record:
-        case.wal_bytes += wal_position() - wal_before
-        case.wal_swipes += 2 * steps
-
-
-def wal_position() -> int:
-    """Bytes of WAL PostgreSQL has written so far (this benchmark is the only client writing meanwhile)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
-        return int(cursor.fetchone()[0])
 
 
 def compare(cases: tuple[Case, Case], *, swipes: int, rounds: int, rng: random.Random) -> None:
@@ -298,16 +284,16 @@ def table(say, title: str, cases: tuple[Case, Case]) -> dict[str, float]:
             f"{label:34} {ms(a, 0.5, cpu=cpu):10.2f} / {ms(a, 0.9, cpu=cpu):7.2f} "
             f"{ms(b, 0.5, cpu=cpu):12.2f} / {ms(b, 0.9, cpu=cpu):7.2f} {ratio:6.2f}"
         )
+    (a_bytes, a_fpi), (b_bytes, b_fpi) = swipe_wal(small), swipe_wal(large)
     say(
-        f"{'WAL written per swipe, bytes':34} {small.wal_bytes / max(1, small.wal_swipes):20,.0f} "
-        f"{large.wal_bytes / max(1, large.wal_swipes):22,.0f} "
-        f"{(large.wal_bytes / max(1, large.wal_swipes)) / (small.wal_bytes / max(1, small.wal_swipes) or 1):6.2f}"
+        f"{'WAL of one swipe, bytes (page images)':37} {a_bytes:>8,} ({a_fpi})"
+        f" {b_bytes:>18,} ({b_fpi}) {b_bytes / (a_bytes or 1):9.2f}"
     )
     return ratios
 
 
-def explain(say, case: Case) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) every query of one fetch and one swipe by the case's user, then undo them."""
+def swipe_statements(case: Case, *, fetch: bool) -> list[str]:
+    """The SQL of one swipe (after one fetch if asked) by the case's user, run and rolled back."""
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -315,11 +301,40 @@ def explain(say, case: Case) -> None:
     client = client_for(case.user_pk)
     photo_id = case.photo_ids[case.next_photo]
     with CaptureQueriesContext(connection) as captured, transaction.atomic():
-        assert client.get("/api/photos/next?n=10").status_code == 200
+        if fetch:
+            assert client.get("/api/photos/next?n=10").status_code == 200
         assert client.post("/api/swipes", {"photo": photo_id, "liked": True}, "application/json").status_code == 201
         transaction.set_rollback(True)
     skip = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
-    statements = [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(skip)]
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(skip)]
+
+
+def swipe_wal(case: Case) -> tuple[int, int]:
+    """WAL bytes and full-page images the writes of one swipe make (EXPLAIN (ANALYZE, WAL), rolled back).
+
+    What each commit waits to flush to disk; unlike the times, machine noise does not move it (only
+    a checkpoint just before adds page images, shown apart).
+    """
+    from django.db import connection, transaction
+
+    written, images = 0, 0
+    writes = [sql for sql in swipe_statements(case, fetch=False) if sql.upper().startswith(("INSERT", "UPDATE"))]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in writes:
+            cursor.execute("EXPLAIN (ANALYZE, WAL, COSTS OFF, SUMMARY OFF, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+            plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+            written += int(plan.get("WAL Bytes", 0))
+            images += int(plan.get("WAL FPI", 0))
+        transaction.set_rollback(True)
+    return written, images
+
+
+def explain(say, case: Case) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) every query of one fetch and one swipe by the case's user, then undo them."""
+    from django.db import connection, transaction
+
+    statements = swipe_statements(case, fetch=True)
     seq_scans = []
     with transaction.atomic(), connection.cursor() as cursor:
         for number, sql in enumerate(statements, start=1):
