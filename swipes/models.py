@@ -53,8 +53,8 @@ class Contribution(models.Model):
 
     Rows are immutable and found by a digest of their content. A photo liked (or disliked) under
     the same rule and vectors adds the same vector for every swiper, so the swipe log stores a
-    reference to it instead of K numbers per swipe: the per-swipe write does not grow with the
-    number of cities (bench/swipe_cost.py). A new model's predictions, or a new collection mean,
+    reference to it instead of K numbers per swipe: the swipe row does not grow with the number of
+    cities (bench/swipe_cost.py). A new model's predictions, or a new collection mean,
     make new rows; the swipes made before keep what they added then.
     """
 
@@ -75,13 +75,12 @@ class Contribution(models.Model):
         return self.vector.as_dict()
 
     @classmethod
-    def unsaved(cls, vector: CityVector, **fields) -> "Contribution":
-        """An instance holding this vector and its digest (pass pk=... for a stored one)."""
+    def unsaved(cls, vector: CityVector) -> "Contribution":
+        """An instance holding this vector and its digest, not yet stored (swipes.services stores it)."""
         return cls(
             digest=vector.digest(CONTRIBUTION_DTYPE),
             vector_cities=vector.cities_bytes(),
             vector_values=vector.values_bytes(CONTRIBUTION_DTYPE),
-            **fields,
         )
 
 
