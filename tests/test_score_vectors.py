@@ -85,7 +85,9 @@ def test_migration_moves_json_scores_to_binary_and_replays_them():
 
     stored = CurrentUserSwipeData.objects.get(pk=swiper.pk)
     assert stored.scores == scoring.replay(logged[:2])  # the retracted swipe does not count
-    assert [s.contribution.as_dict() for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")] == logged
+    assert [
+        s.contribution.as_dict() for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")
+    ] == logged
 
 
 @pytest.mark.django_db
@@ -142,9 +144,9 @@ def test_migration_to_shared_contributions_keeps_every_swipe_s_bytes_both_ways()
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     Swipe = executor.loader.project_state(before).apps.get_model("swipes", "Swipe")
-    assert [
-        (bytes(s.contribution_cities), bytes(s.contribution_values)) for s in Swipe.objects.order_by("id")
-    ] == [(vectors[v].cities_bytes(), vectors[v].values_bytes(np.float64)) for _, _, v in logged]
+    assert [(bytes(s.contribution_cities), bytes(s.contribution_values)) for s in Swipe.objects.order_by("id")] == [
+        (vectors[v].cities_bytes(), vectors[v].values_bytes(np.float64)) for _, _, v in logged
+    ]
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()

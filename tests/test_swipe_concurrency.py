@@ -52,7 +52,9 @@ def test_it_applies_every_parallel_swipe_from_one_user():
     stored = UserSwipeData.objects.get(pk=user.pk)
     log = Swipe.objects.filter(user_data=user).order_by("id")
     assert stored.swipe_count == 16 == log.count()
-    assert scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in log), tolerance=0) == []
+    assert (
+        scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in log), tolerance=0) == []
+    )
 
 
 def test_it_counts_the_same_swipe_fired_from_two_tabs_once():
@@ -87,4 +89,6 @@ def test_it_keeps_scores_consistent_when_undos_race_with_swipes():
     stored = UserSwipeData.objects.get(pk=user.pk)
     live = Swipe.objects.filter(user_data=user, retracted_at__isnull=True).order_by("id")
     assert stored.swipe_count == live.count() == 6
-    assert scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in live), tolerance=0) == []
+    assert (
+        scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in live), tolerance=0) == []
+    )

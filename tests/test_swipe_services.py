@@ -110,7 +110,9 @@ def test_swipes_adding_the_same_vector_share_one_stored_contribution_and_send_on
     cities = City.objects.bulk_create([City(name=f"C{i}", country="US", slug=f"c{i}-us") for i in range(1000)])
     version = make_model_version(cities)
     rng = np.random.default_rng(3)
-    photo, other = (set_prediction(make_photo(cities[i]), version, rng.dirichlet(np.ones(1000)).tolist()) for i in (0, 1))
+    photo, other = (
+        set_prediction(make_photo(cities[i]), version, rng.dirichlet(np.ones(1000)).tolist()) for i in (0, 1)
+    )
     first, second = UserSwipeData.objects.create(), UserSwipeData.objects.create()
     services.record_swipe(user_data=first, photo_id=photo.pk, liked=True)  # stores what liking it adds
     assert Contribution.objects.count() == 1
@@ -248,7 +250,9 @@ def test_it_keeps_scores_equal_to_a_replay_of_the_log_whatever_the_interleaving(
     stored = UserSwipeData.objects.get(pk=user.pk)
     log = Swipe.objects.filter(user_data=user, retracted_at__isnull=True).order_by("id")
     assert stored.swipe_count == expected_count == log.count()
-    assert scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in log), tolerance=0) == []
+    assert (
+        scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in log), tolerance=0) == []
+    )
 
 
 def test_it_explains_a_city_up_with_liked_photos_and_down_with_disliked_ones():
