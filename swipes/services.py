@@ -283,12 +283,17 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
         scores_before = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
         now = timezone.now()
         inserted = insert(cursor, swiper_id, now)
-        if inserted is None and not Contribution.objects.filter(digest=stored.digest).exists():
-            _store(stored)  # the first swipe of this vector ever
-            inserted = insert(cursor, swiper_id, now)
+        previous = None
+        if inserted is None:
+            previous = live_swipes(swiper_id).filter(photo_id=photo_id).first()
+            if previous is None:
+                # Not swiped yet, so the photo is not servable or the insert did not see its
+                # contribution: the first swipe of this vector, or another swiper's transaction
+                # stored it after the insert began. Store it (a no-op if stored) and try once more.
+                _store(stored)
+                inserted = insert(cursor, swiper_id, now)
         swipe_id, contribution_id = inserted or (None, None)
         if swipe_id is None:
-            previous = live_swipes(swiper_id).filter(photo_id=photo_id).first()
             if previous is None:
                 raise PhotoNotAvailable(f"photo {photo_id} does not exist or is not available for swiping")
             if previous.liked != liked:

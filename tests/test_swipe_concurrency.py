@@ -6,8 +6,8 @@ import pytest
 from django.db import connections
 
 from swipes import scoring, services
-from swipes.models import Swipe, UserSwipeData
-from tests.factories import make_city, make_photo
+from swipes.models import Contribution, Swipe, UserSwipeData
+from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -92,3 +92,29 @@ def test_it_keeps_scores_consistent_when_undos_race_with_swipes():
     assert (
         scoring.scores_differ(stored.scores, scoring.replay(s.contribution.as_dict() for s in live), tolerance=0) == []
     )
+
+
+def test_swipers_making_the_first_swipes_of_the_same_photos_at_once_all_succeed():
+    """The first swipe of a vector stores it; another swiper's transaction may store it meanwhile.
+
+    Whoever stores it first, every swipe is recorded (a swipe that missed it retries once it is stored),
+    and each vector is stored once.
+    """
+    cities = [make_city() for _ in range(3)]
+    version = make_model_version(cities)
+    photos = [
+        set_prediction(make_photo(cities[i % 3]), version, [0.5, 0.3 - i / 200, 0.2 + i / 200]) for i in range(30)
+    ]
+    swipers = [UserSwipeData.objects.create() for _ in range(6)]
+    failures = []
+    for photo in photos:
+        jobs = [
+            lambda s=s, p=photo: services.record_swipe(
+                user_data=UserSwipeData.objects.get(pk=s.pk), photo_id=p.pk, liked=True
+            )
+            for s in swipers
+        ]
+        failures += run_in_threads(jobs)
+    assert failures == []
+    assert Swipe.objects.count() == len(photos) * len(swipers)
+    assert Contribution.objects.count() == len(photos)  # each photo's like adds its own vector, stored once
