@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector
+from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector, digest_of
 
 
 class UserSwipeData(models.Model):
@@ -77,11 +77,8 @@ class Contribution(models.Model):
     @classmethod
     def unsaved(cls, vector: CityVector) -> "Contribution":
         """An instance holding this vector and its digest, not yet stored (swipes.services stores it)."""
-        return cls(
-            digest=vector.digest(CONTRIBUTION_DTYPE),
-            vector_cities=vector.cities_bytes(),
-            vector_values=vector.values_bytes(CONTRIBUTION_DTYPE),
-        )
+        cities, values = vector.cities_bytes(), vector.values_bytes(CONTRIBUTION_DTYPE)
+        return cls(digest=digest_of(cities, values), vector_cities=cities, vector_values=values)
 
 
 class Swipe(models.Model):

@@ -58,8 +58,7 @@ class CityVector:
 
     def digest(self, dtype) -> bytes:
         """32 bytes that tell this vector (as stored with dtype) apart from any other."""
-        # Every city has an 8-byte id and a value of one size, so the joined bytes split only one way.
-        return hashlib.blake2b(self.cities_bytes() + self.values_bytes(dtype), digest_size=32).digest()
+        return digest_of(self.cities_bytes(), self.values_bytes(dtype))
 
     def as_dict(self) -> dict[str, float]:
         return {str(k): float(v) for k, v in zip(self.cities.tolist(), self.values.tolist())}
@@ -103,6 +102,12 @@ class CityVector:
         items = [(int(self.cities[i]), float(self.values[i])) for i in picked]
         items.sort(key=lambda item: (-item[1], str(item[0])))
         return items[:n]
+
+
+def digest_of(cities: bytes, values: bytes) -> bytes:
+    """CityVector.digest of a vector stored as these bytes."""
+    # Every city has an 8-byte id and a value of one size, so the joined bytes split only one way.
+    return hashlib.blake2b(cities + values, digest_size=32).digest()
 
 
 def replay(contributions: Iterable[CityVector]) -> CityVector:

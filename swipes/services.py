@@ -144,34 +144,28 @@ def _contribution(photo_id: int, liked: bool, *, rule: str) -> tuple[CityVector,
 
 def stored_contribution(vector: CityVector) -> Contribution:
     """The stored contribution with exactly this vector (created if new), with its pk and digest."""
-    return _store(Contribution.unsaved(vector))
-
-
-def _store(contribution: Contribution) -> Contribution:
-    """Store this unsaved contribution unless its digest is stored already; set its pk either way.
-
-    Safe against another process storing the same vector at the same moment (the digest is unique).
-    """
-    table = _table(Contribution)
-    returning = connection.features.can_return_columns_from_insert
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (digest, vector_cities, vector_values) VALUES (%s, %s, %s)"
-            " ON CONFLICT (digest) DO NOTHING" + (" RETURNING id" if returning else ""),
-            [contribution.digest, contribution.vector_cities, contribution.vector_values],
-        )
-        if returning:
-            inserted = cursor.fetchone()
-            contribution.pk = inserted[0] if inserted else None
-        else:
-            contribution.pk = cursor.lastrowid if cursor.rowcount == 1 else None
-        if contribution.pk is None:  # stored before
-            cursor.execute(f"SELECT id FROM {table} WHERE digest = %s", [contribution.digest])
-            contribution.pk = cursor.fetchone()[0]
+    contribution = Contribution.unsaved(vector)
+    _store([contribution])
     return contribution
 
 
-def prepare_contributions(photo_ids: Iterable[int], *, batch: int = 500) -> dict[tuple[int, bool], Contribution]:
+def _store(contributions: list[Contribution]) -> None:
+    """Store these unsaved contributions, but none whose digest is stored already; set every pk.
+
+    Safe against another process storing the same vector at the same moment (the digest is unique).
+    """
+    unique = list({c.digest: c for c in contributions}.values())
+    ids: dict[bytes, int] = {}
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        Contribution.objects.bulk_create(chunk, ignore_conflicts=True)
+        found = Contribution.objects.filter(digest__in=[c.digest for c in chunk]).values_list("digest", "id")
+        ids.update((bytes(digest), pk) for digest, pk in found)
+    for contribution in contributions:
+        contribution.pk = ids[contribution.digest]
+
+
+def prepare_contributions(photo_ids: Iterable[int]) -> dict[tuple[int, bool], Contribution]:
     """Store now, in bulk, what a like and a dislike of each photo add under the current rule.
 
     The first swipe of a photo would store it anyway; this is for filling a database the way it is
@@ -183,15 +177,7 @@ def prepare_contributions(photo_ids: Iterable[int], *, batch: int = 500) -> dict
         for pk in photo_ids
         for liked in (True, False)
     }
-    unique = list({c.digest: c for c in wanted.values()}.values())
-    ids: dict[bytes, int] = {}
-    for start in range(0, len(unique), batch):
-        chunk = unique[start : start + batch]
-        Contribution.objects.bulk_create(chunk, ignore_conflicts=True)
-        found = Contribution.objects.filter(digest__in=[c.digest for c in chunk]).values_list("digest", "id")
-        ids.update((bytes(digest), pk) for digest, pk in found)
-    for contribution in wanted.values():
-        contribution.pk = ids[contribution.digest]
+    _store(list(wanted.values()))
     return wanted
 
 
@@ -290,7 +276,7 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
                 # Not swiped yet, so the photo is not servable or the insert did not see its
                 # contribution: the first swipe of this vector, or another swiper's transaction
                 # stored it after the insert began. Store it (a no-op if stored) and try once more.
-                _store(stored)
+                _store([stored])
                 inserted = insert(cursor, swiper_id, now)
         swipe_id, contribution_id = inserted or (None, None)
         if swipe_id is None:
