@@ -239,16 +239,26 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
     stored = Contribution.unsaved(contribution)
     swipers, swipes, photos, contributions = _table(UserSwipeData), _table(Swipe), _table(Photo), _table(Contribution)
     returning = connection.features.can_return_columns_from_insert
+    lock = f"SELECT id, score_cities, score_values, swipe_count, queue_position FROM {swipers} WHERE {where}"
+    lock += _for_update()
 
-    def insert(cursor, swiper_id: int, now) -> tuple[int, int] | None:
+    def insert_sql(swiper_sql: str, source: str) -> str:
         # Servable as in PhotoQuerySet.servable: visible, with a vector (predicted or labelled). The
         # contribution is found by its digest: only a vector never swiped before is not there yet.
-        cursor.execute(
+        return (
             f"INSERT INTO {swipes} (user_data_id, photo_id, liked, contribution_id, rule, created, retracted_at,"
-            f" retraction) SELECT %s, p.id, %s, c.id, %s, %s, NULL, '' FROM {photos} p, {contributions} c"
-            " WHERE p.id = %s AND p.hidden = %s AND (p.probabilities IS NOT NULL OR p.city_id IS NOT NULL)"
-            " AND c.digest = %s ON CONFLICT DO NOTHING" + (" RETURNING id, contribution_id" if returning else ""),
-            [swiper_id, liked, rule, connection.ops.adapt_datetimefield_value(now), photo_id, False, stored.digest],
+            f" retraction) SELECT {swiper_sql}, p.id, %s, c.id, %s, %s, NULL, '' FROM {source}{photos} p,"
+            f" {contributions} c WHERE p.id = %s AND p.hidden = %s"
+            " AND (p.probabilities IS NOT NULL OR p.city_id IS NOT NULL) AND c.digest = %s ON CONFLICT DO NOTHING"
+        )
+
+    def insert_params(now) -> list:
+        return [liked, rule, connection.ops.adapt_datetimefield_value(now), photo_id, False, stored.digest]
+
+    def insert(cursor, swiper_id: int, now) -> tuple[int, int] | None:
+        cursor.execute(
+            insert_sql("%s", "") + (" RETURNING id, contribution_id" if returning else ""),
+            [swiper_id, *insert_params(now)],
         )
         if returning:
             return cursor.fetchone()
@@ -256,19 +266,29 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
             return None
         return cursor.lastrowid, Swipe.objects.values_list("contribution_id", flat=True).get(pk=cursor.lastrowid)
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    def lock_and_insert(cursor, now) -> tuple[tuple, tuple[int, int] | None] | None:
+        """(the swiper's row, (swipe id, contribution id) or None if nothing was inserted); None: no swiper."""
+        if connection.vendor != "postgresql":
+            cursor.execute(lock, [value])
+            row = cursor.fetchone()
+            return None if row is None else (row, insert(cursor, row[0], now))
+        # One round trip: the INSERT reads the swiper's id from the locking SELECT, so it runs only
+        # once the lock is held (as if they were two statements) and inserts nothing without a swiper.
         cursor.execute(
-            f"SELECT id, score_cities, score_values, swipe_count, queue_position FROM {swipers} WHERE {where}"
-            + _for_update(),
-            [value],
+            f"WITH s AS ({lock}), i AS ({insert_sql('s.id', 's, ')} RETURNING id, contribution_id)"
+            " SELECT s.*, i.id, i.contribution_id FROM s LEFT JOIN i ON true",
+            [value, *insert_params(now)],
         )
         row = cursor.fetchone()
-        if row is None:
-            return None
-        swiper_id, score_cities, score_values, count, position = row
-        scores_before = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
+        return None if row is None else (row[:5], row[5:] if row[5] is not None else None)
+
+    with transaction.atomic(), connection.cursor() as cursor:
         now = timezone.now()
-        inserted = insert(cursor, swiper_id, now)
+        locked = lock_and_insert(cursor, now)
+        if locked is None:
+            return None
+        (swiper_id, score_cities, score_values, count, position), inserted = locked
+        scores_before = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
         previous = None
         if inserted is None:
             previous = live_swipes(swiper_id).filter(photo_id=photo_id).first()
