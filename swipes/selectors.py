@@ -98,6 +98,14 @@ def check_photo_order(app_configs=None, **kwargs) -> list[checks.Error]:
     return []
 
 
+# What a photo card shows (swipes.api.photo_payload): the next photos are read with these columns
+# only, not the vector (K floats) or the city (a join the card does not use).
+CARD_FIELDS = (
+    *("id", "display_image", "thumbnail", "width", "height", "title"),
+    *("author", "licence", "licence_url", "page_url", "source"),
+)
+
+
 def next_photos_for(user_data: UserSwipeData | None, *, n: int, after_swipe: bool = False) -> list[Photo]:
     """The next n photos for this swiper, in the configured order (CITYVIBES_PHOTO_ORDER).
 
@@ -114,7 +122,7 @@ def _queued_photos(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
 
     Wraps around to the start of the queue, so photos added later are still shown.
     """
-    queryset = Photo.objects.servable().select_related("city").defer("probabilities")
+    queryset = Photo.objects.servable().only(*CARD_FIELDS)
     if user_data is None or user_data.pk is None:
         return list(queryset.order_by("queue_position")[:n])
     unswiped = queryset.exclude(Exists(live_swipes(user_data).filter(photo=OuterRef("pk")))).order_by("queue_position")
@@ -165,8 +173,7 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int, after_s
             previous_city = pick[1]
             fresh.remove(pick)
         start, size = start + size, size * 4
-    # Not the vectors (K floats each, unused by the payload): the matrix already has them.
-    photos = Photo.objects.servable().select_related("city").defer("probabilities").in_bulk(chosen)
+    photos = Photo.objects.servable().only(*CARD_FIELDS).in_bulk(chosen)
     return [photos[i] for i in chosen if i in photos]
 
 

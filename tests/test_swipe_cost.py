@@ -5,9 +5,11 @@ bench/swipe_cost.py measures the times; these tests pin the causes it found.
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from photos.models import City
+from swipes.api import photo_payload
 from swipes.models import UserSwipeData
 from swipes.selectors import next_photos_for, rank_cities_for
 from swipes.services import record_swipe
@@ -84,3 +86,24 @@ def test_it_serves_the_next_photos_without_loading_their_vectors(order, settings
     assert len(photos) == 2
     selected = [q["sql"].split(" FROM ", 1)[0] for q in captured.captured_queries]  # the columns, not the filters
     assert not [columns for columns in selected if '"photos_photo"."probabilities"' in columns]
+
+
+@pytest.mark.parametrize("order", ["smart", "queue"])
+def test_the_next_photos_cards_need_no_other_query_and_no_join(order, settings):
+    settings.CITYVIBES_PHOTO_ORDER = order
+    cities = [make_city() for _ in range(3)]
+    version = make_model_version(cities)
+    for i in range(4):
+        set_prediction(make_photo(cities[i % 3], author=f"Author {i}"), version, [0.6, 0.3, 0.1])
+    swiper = UserSwipeData.objects.create()
+    next_photos_for(swiper, n=2)  # the smart order's matrix is built once per process
+    request = RequestFactory().get("/api/photos/next")
+
+    with CaptureQueriesContext(connection) as captured:
+        cards = [photo_payload(request, photo) for photo in next_photos_for(swiper, n=2)]
+
+    assert len(cards) == 2 and all(card["credit"]["author"].startswith("Author ") for card in cards)
+    assert all(card["image_url"].startswith("http://testserver/") for card in cards)
+    photo_reads = [q["sql"] for q in captured.captured_queries if 'FROM "photos_photo"' in q["sql"]]
+    assert len(photo_reads) == 1, photo_reads  # the cards' fields came with it: no query per photo
+    assert "JOIN" not in photo_reads[0]
