@@ -135,8 +135,9 @@ def _queued_photos(user_data: UserSwipeData | None, *, n: int) -> list[Photo]:
 def _most_informative_photos(user_data: UserSwipeData | None, *, n: int, after_swipe: bool = False) -> list[Photo]:
     """The n unswiped photos whose like/dislike would tell most about this swiper's city (swipes/ordering.py).
 
-    Walks the ranking in growing chunks and asks the database only which photos of each chunk
-    were swiped, so the cost does not grow with how many swipes the swiper has made.
+    Walks the ranking in growing chunks (sorting only as far as the chunk reaches) and asks the
+    database only which photos of each chunk were swiped, so the cost does not grow with how many
+    swipes the swiper has made.
     """
     matrix = photo_matrix()
     if len(matrix) == 0:
@@ -144,7 +145,7 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int, after_s
     known = user_data is not None and user_data.pk is not None
     scores = user_data.score_vector.values_for(matrix.city_ids) if known else np.zeros(len(matrix.keys))
     seed = (user_data.pk * 1_000_003 + user_data.swipe_count) if known else 0
-    order = ordering.ranked_photo_indexes(matrix, scores, seed=seed)
+    priorities = ordering.photo_priorities(matrix, scores, seed=seed)
     chosen: list[int] = []
     if known and not after_swipe:
         # Right after an undo, the undone photo comes back first, as the swipe page shows it.
@@ -157,8 +158,8 @@ def _most_informative_photos(user_data: UserSwipeData | None, *, n: int, after_s
             chosen.append(last["photo_id"])
     start, size = 0, max(4 * n, 32)
     previous_city = None
-    while len(chosen) < n and start < len(order):
-        rows = order[start : start + size]
+    while len(chosen) < n and start < len(priorities):
+        rows = ordering.best_first(priorities, start + size)[start:]
         ids = [int(i) for i in matrix.photo_ids[rows]]
         swiped = set()
         if known:

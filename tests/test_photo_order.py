@@ -46,6 +46,18 @@ def test_it_orders_the_same_way_for_the_same_seed_and_differently_for_near_ties(
     )
 
 
+@pytest.mark.parametrize("limit", [1, 7, 32, 199, 200, 500])
+def test_the_best_photos_come_out_in_the_full_rankings_order_when_only_they_are_sorted(limit):
+    rng = np.random.default_rng(limit)
+    # Many equal priorities (photos with the same vector, before the jitter): they keep index order.
+    priorities = rng.choice([0.1, 0.25, 0.5, 0.75], size=200).astype(np.float32)
+    full = ordering.best_first(priorities)
+
+    assert full.tolist() == sorted(range(200), key=lambda i: (-priorities[i], i))
+    assert ordering.best_first(priorities, limit).tolist() == full[:limit].tolist()
+    assert ordering.best_first(priorities, 0).tolist() == []
+
+
 def test_it_estimates_more_swipes_to_settle_a_closer_race():
     matrix = small_matrix([[0.8, 0.1, 0.1]] * 20 + [[0.1, 0.8, 0.1]] * 20 + [[0.1, 0.1, 0.8]] * 20)
     close = ordering.settle_estimate(matrix, {"0": 1.0, "1": 0.9, "2": -2.0})
