@@ -318,9 +318,11 @@ def swipe_wal(case: Case) -> tuple[int, int]:
     from django.db import connection, transaction
 
     written, images = 0, 0
-    writes = [sql for sql in swipe_statements(case, fetch=False) if sql.upper().startswith(("INSERT", "UPDATE"))]
+    # Every statement, not only INSERT and UPDATE: the swiper's row lock writes WAL too, and on
+    # PostgreSQL the lock and the swipe's INSERT are one WITH statement (reads add nothing).
+    statements = swipe_statements(case, fetch=False)  # (switches to the case's database first)
     with transaction.atomic(), connection.cursor() as cursor:
-        for sql in writes:
+        for sql in statements:
             cursor.execute("EXPLAIN (ANALYZE, WAL, COSTS OFF, SUMMARY OFF, FORMAT JSON) " + sql)
             plan = cursor.fetchone()[0]
             plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
