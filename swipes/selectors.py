@@ -223,13 +223,16 @@ def photo_matrix() -> ordering.PhotoMatrix:
     photos x 256 cities), so while photos keep changing (a harvest adds one every few seconds) the
     matrix is rebuilt at most every CITYVIBES_PHOTO_MATRIX_MAX_AGE seconds; in between the previous
     one is used. That is safe: photos are re-read as servable before they are shown, so a hidden or
-    deleted photo is never served; a new photo just joins a little later.
+    deleted photo is never served; a new photo just joins a little later. An empty matrix is
+    rebuilt at once: the first photos of a server started before its collection (scripts/serve, then
+    import_photos) show on the next request, not half a minute later; a rebuild then reads only them.
     """
     version = collection_version()
     with _matrix_lock:
         built = _matrix_cached.get("built", float("-inf"))
         stale = _matrix_cached.get("version") != version
-        if stale and time.monotonic() - built >= settings.CITYVIBES_PHOTO_MATRIX_MAX_AGE:
+        empty = "matrix" in _matrix_cached and len(_matrix_cached["matrix"]) == 0
+        if stale and (empty or time.monotonic() - built >= settings.CITYVIBES_PHOTO_MATRIX_MAX_AGE):
             _matrix_cached.update(version=version, built=time.monotonic(), matrix=_build_photo_matrix())
         return _matrix_cached["matrix"]
 

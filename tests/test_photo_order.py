@@ -9,7 +9,7 @@ from photos.models import Photo
 from photos.services import bump_collection_version
 from swipes import ordering, services
 from swipes.models import UserSwipeData
-from swipes.selectors import confidence_for, next_photos_for, photo_matrix
+from swipes.selectors import confidence_for, forget_photo_matrix, next_photos_for, photo_matrix
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
 
@@ -216,6 +216,18 @@ def test_it_rebuilds_the_photo_matrix_at_most_every_max_age_while_photos_keep_ch
     assert next_photos_for(None, n=5) == []  # ...but a hidden photo is never served from it
     time.sleep(0.5)
     assert photo_matrix().photo_ids.tolist() == [added.pk]  # ...and it catches up after max age
+
+
+@pytest.mark.django_db
+def test_the_first_photos_of_an_empty_collection_show_at_once_whatever_the_max_age(settings):
+    settings.CITYVIBES_PHOTO_MATRIX_MAX_AGE = 3600
+    forget_photo_matrix()  # a new server process, started before any photo was imported
+    assert next_photos_for(None, n=5) == []
+    first = make_photo(make_city())  # imports bump the collection version
+
+    assert next_photos_for(None, n=5) == [first]
+    make_photo(first.city)
+    assert next_photos_for(None, n=5) == [first]  # once it has photos, the max age applies again
 
 
 @pytest.mark.parametrize(
