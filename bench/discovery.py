@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from swipes.ordering import PhotoMatrix, best_first, photo_priorities, ranked_photo_indexes
+from swipes.ordering import PhotoMatrix, best_first, photo_priorities
 from swipes.scoring import swipe_contribution
 
 FAMILY = 4
@@ -125,7 +125,7 @@ def simulate(collection: Collection, strategy: str, *, users: int, max_swipes: i
             if order == "queue":
                 row = queue[step]
             else:
-                ranked = ranked_photo_indexes(matrix, scores, seed=u * 100_003 + step)
+                ranked = best_first(photo_priorities(matrix, scores, seed=u * 100_003 + step))
                 row = ranked[np.argmax(~shown[ranked])]
             shown[row] = True
             p = vectors[row]

@@ -160,18 +160,6 @@ def best_first(priorities: np.ndarray, limit: int | None = None) -> np.ndarray:
     return best[np.argsort(key[best], kind="stable")]
 
 
-def ranked_photo_indexes(
-    matrix: PhotoMatrix,
-    scores: np.ndarray,
-    *,
-    seed: int = 0,
-    temperature: float = DEFAULT_TEMPERATURE,
-    exploration: float = DEFAULT_EXPLORATION,
-) -> np.ndarray:
-    """Every row index of the matrix, most informative photo first."""
-    return best_first(photo_priorities(matrix, scores, seed=seed, temperature=temperature, exploration=exploration))
-
-
 @dataclass(frozen=True)
 class Settlement:
     """How settled the race between the two leading cities is."""

@@ -70,33 +70,32 @@ def test_it_scores_a_swipe_without_loading_the_model_versions_metrics():
     assert not [q["sql"] for q in captured.captured_queries if '"ml_modelversion"."metrics"' in q["sql"]]
 
 
-@pytest.mark.parametrize("order", ["smart", "queue"])
-def test_it_serves_the_next_photos_without_loading_their_vectors(order, settings):
-    settings.CITYVIBES_PHOTO_ORDER = order
-    cities = [make_city() for _ in range(3)]
-    version = make_model_version(cities)
-    for i in range(4):
-        set_prediction(make_photo(cities[i % 3]), version, [0.6, 0.3, 0.1])
-    swiper = UserSwipeData.objects.create()
-    next_photos_for(swiper, n=2)  # the smart order reads every vector once per process, into its matrix
-
-    with CaptureQueriesContext(connection) as captured:
-        photos = next_photos_for(swiper, n=2)
-
-    assert len(photos) == 2
-    selected = [q["sql"].split(" FROM ", 1)[0] for q in captured.captured_queries]  # the columns, not the filters
-    assert not [columns for columns in selected if '"photos_photo"."probabilities"' in columns]
-
-
-@pytest.mark.parametrize("order", ["smart", "queue"])
-def test_the_next_photos_cards_need_no_other_query_and_no_join(order, settings):
-    settings.CITYVIBES_PHOTO_ORDER = order
+@pytest.fixture(params=["smart", "queue"])
+def swiper_before_predicted_photos(request, settings) -> UserSwipeData:
+    """A swiper, four predicted photos (credited to "Author 0".."Author 3") and the photo order's
+    per-process state ready (the smart order reads every vector once per process, into its matrix)."""
+    settings.CITYVIBES_PHOTO_ORDER = request.param
     cities = [make_city() for _ in range(3)]
     version = make_model_version(cities)
     for i in range(4):
         set_prediction(make_photo(cities[i % 3], author=f"Author {i}"), version, [0.6, 0.3, 0.1])
     swiper = UserSwipeData.objects.create()
-    next_photos_for(swiper, n=2)  # the smart order's matrix is built once per process
+    next_photos_for(swiper, n=2)
+    return swiper
+
+
+def test_it_serves_the_next_photos_without_loading_their_vectors(swiper_before_predicted_photos):
+    swiper = swiper_before_predicted_photos
+    with CaptureQueriesContext(connection) as captured:
+        photos = next_photos_for(swiper, n=2)
+
+    assert len(photos) == 2
+    selected = [q["sql"].split(" FROM ", 1)[0] for q in captured.captured_queries]  # the columns, not the filters
+    assert not [columns for columns in selected if '"probabilities"' in columns]
+
+
+def test_the_next_photos_cards_need_no_other_query_and_no_join(swiper_before_predicted_photos):
+    swiper = swiper_before_predicted_photos
     request = RequestFactory().get("/api/photos/next")
 
     with CaptureQueriesContext(connection) as captured:
