@@ -47,10 +47,12 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _keep_session_stored_early(request: HttpRequest, response: HttpResponse) -> None:
-    """SessionMiddleware sets no cookie on a 5xx. A session this request already stored (a new visitor's
-    first swipe, swipes.services.swiper_for_request) may own a committed swipe: send its cookie anyway."""
-    if response.status_code < 500 or not getattr(request, SESSION_SAVED_EARLY, False):
+def _send_cookie_of_session_stored_early(request: HttpRequest, response: HttpResponse) -> None:
+    """The cookie of a session this request stored itself (a new visitor's first swipe,
+    swipes.services.swiper_for_request), whatever the response: SessionMiddleware neither stores it
+    again nor sends its cookie (the session is not modified since), and on a 5xx it would send none,
+    although the session may own a committed swipe."""
+    if not getattr(request, SESSION_SAVED_EARLY, False):
         return
     if settings.SESSION_COOKIE_NAME in response.cookies or not request.session.session_key:
         return
@@ -92,7 +94,7 @@ class DatabaseUnavailableMiddleware:
         response = self.get_response(request)
         if response.status_code == 500 and getattr(request, _FAILED_ON_DATABASE, False):
             response = database_unavailable_response(request)
-        _keep_session_stored_early(request, response)
+        _send_cookie_of_session_stored_early(request, response)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

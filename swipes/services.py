@@ -82,11 +82,13 @@ def swiper_for_request(request, *, create: bool) -> UserSwipeData | None:
     if not create:
         return None
     # The session is stored before the swiper and its first swipe: if the database goes away after
-    # the swipe commits, the 503 still carries the session cookie (swipes/middleware.py), so the
-    # browser's retry finds this swiper instead of leaving it orphaned with one swipe.
+    # the swipe commits, the 503 still carries the session cookie, so the browser's retry finds this
+    # swiper instead of leaving it orphaned with one swipe. Stored once: SessionMiddleware need not
+    # store it again, and swipes/middleware.py sends its cookie with whatever the response is.
     token = uuid.uuid4()
     request.session[SESSION_KEY] = str(token)
     request.session.save()
+    request.session.modified = False
     setattr(getattr(request, "_request", request), SESSION_SAVED_EARLY, True)  # the HttpRequest under DRF's
     return UserSwipeData.objects.create(anon_token=token)
 

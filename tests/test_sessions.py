@@ -45,6 +45,25 @@ def test_settings_cache_sessions_only_in_a_shared_cache(monkeypatch, cache_url, 
     assert runpy.run_path(str(SETTINGS))["SESSION_ENGINE"] == engine
 
 
+@pytest.mark.parametrize(
+    "engine", ["django.contrib.sessions.backends.cached_db", "django.contrib.sessions.backends.db"]
+)
+def test_a_first_swipe_stores_its_new_session_once_and_sends_its_cookie(settings, engine, photo):
+    settings.SESSION_ENGINE = engine
+    client = browser()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
+
+    assert response.status_code == 201
+    writes = [sql for sql in session_queries(queries) if sql.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    assert len(writes) == 1, writes
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie.value == Session.objects.get().session_key
+    assert cookie["httponly"] and cookie["max-age"] == settings.SESSION_COOKIE_AGE
+    assert client.get("/api/results").json()["swipe_count"] == 1  # the next request finds the swiper
+
+
 def test_a_swiper_is_found_without_reading_the_session_table(cached_db_sessions, photo):
     client = browser()
     assert client.post_json("/api/swipes", {"photo": photo.pk, "liked": True}).status_code == 201
