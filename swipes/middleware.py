@@ -8,6 +8,9 @@ half of swipes/api_errors.py: the API's error format, applied to the one failure
 - The same error raised outside any view, e.g. by SessionMiddleware saving the session after the
   database went away: Django has already turned it into a 500; `__call__` swaps that for the 503.
   (List this middleware first in MIDDLEWARE so it sees every other middleware's response.)
+- A new visitor's session, stored before their first swipe so that even a 503 after the swipe
+  commits names the swiper: its cookie is sent from here, with any response (SessionMiddleware
+  sends none for it; it stores a session only once).
 
 /api/ paths get JSON {"error": "database unavailable", "detail": {"retry_after": ...}}, pages a
 short HTML page; both with Retry-After. Django itself drops the broken connection when the request
