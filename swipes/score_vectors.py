@@ -56,10 +56,6 @@ class CityVector:
     def values_bytes(self, dtype) -> bytes:
         return self.values.astype(dtype).tobytes()
 
-    def digest(self, dtype) -> bytes:
-        """32 bytes that tell this vector (as stored with dtype) apart from any other."""
-        return digest_of(self.cities_bytes(), self.values_bytes(dtype))
-
     def as_dict(self) -> dict[str, float]:
         return {str(k): float(v) for k, v in zip(self.cities.tolist(), self.values.tolist())}
 
@@ -105,7 +101,7 @@ class CityVector:
 
 
 def digest_of(cities: bytes, values: bytes) -> bytes:
-    """CityVector.digest of a vector stored as these bytes."""
+    """32 bytes that tell the vector stored as these bytes (cities_bytes, values_bytes) from any other."""
     # Every city has an 8-byte id and a value of one size, so the joined bytes split only one way.
     return hashlib.blake2b(cities + values, digest_size=32).digest()
 

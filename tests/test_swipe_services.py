@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from photos.models import SERVABLE_SQL, City, Photo
 from swipes import scoring, services
 from swipes.models import Contribution, Swipe, UserSwipeData
+from swipes.score_vectors import digest_of
 from swipes.selectors import collection_mean, next_photos_for, photo_vector, rank_cities_for
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
@@ -151,7 +152,8 @@ def test_swipes_adding_the_same_vector_share_one_stored_contribution_and_send_on
     services.record_swipe(user_data=UserSwipeData.objects.create(), photo_id=photo.pk, liked=False)
     assert Contribution.objects.count() == 3
     for swipe in Swipe.objects.select_related("contribution"):
-        assert swipe.contribution.digest == swipe.contribution_vector.digest(np.dtype("<f8"))
+        stored = swipe.contribution
+        assert stored.digest == digest_of(bytes(stored.vector_cities), bytes(stored.vector_values))
 
 
 def test_it_undoes_the_last_swipe_exactly_and_serves_that_photo_again():
