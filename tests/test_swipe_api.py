@@ -265,3 +265,50 @@ def test_a_repeated_swipe_after_an_undo_still_brings_the_undone_photo_back_first
     repeat = api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": True, "next": 2})
     assert repeat.status_code == 200  # the same swipe again: nothing new happened since the undo
     assert repeat.json()["next_photos"][0]["id"] == photos[2].pk
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"photo": 7, "liked": True},
+        {"photo": 7, "liked": False, "next": 0},
+        {"photo": 1, "liked": True, "next": 50},
+        {"photo": 2**63 - 1, "liked": True, "next": 6, "extra": "ignored"},
+        {"photo": 2**63, "liked": True},
+        {"photo": 10**5000, "liked": True},
+        {"photo": 0, "liked": True},
+        {"photo": -1, "liked": True},
+        {"photo": True, "liked": True},
+        {"photo": 7.0, "liked": True},
+        {"photo": "7", "liked": True},
+        {"photo": 7, "liked": 1},
+        {"photo": 7, "liked": None},
+        {"photo": 7, "liked": "true"},
+        {"photo": 7},
+        {"liked": True},
+        {"photo": 7, "liked": True, "next": 51},
+        {"photo": 7, "liked": True, "next": -1},
+        {"photo": 7, "liked": True, "next": False},
+        {"photo": 7, "liked": True, "next": None},
+        {"photo": 7, "liked": True, "next": "3"},
+        [7, True],
+        None,
+        "photo",
+        {},
+    ],
+)
+def test_the_fast_check_of_a_swipe_accepts_only_what_the_serializer_accepts_and_as_it_does(data):
+    from swipes.api import SwipeInSerializer, well_formed_swipe
+
+    fast = well_formed_swipe(data)
+    serializer = SwipeInSerializer(data=data)
+    assert (fast is not None) == serializer.is_valid()
+    if fast is not None:
+        assert fast == dict(serializer.validated_data)
+
+
+def test_the_common_swipe_forms_take_the_fast_check():
+    from swipes.api import well_formed_swipe
+
+    assert well_formed_swipe({"photo": 3, "liked": False}) == {"photo": 3, "liked": False, "next": 0}
+    assert well_formed_swipe({"photo": 3, "liked": True, "next": 6}) == {"photo": 3, "liked": True, "next": 6}
