@@ -19,6 +19,12 @@ class UserSwipeData(models.Model):
     score_cities = models.BinaryField(default=b"", blank=True)
     score_values = models.BinaryField(default=b"", blank=True)
     swipe_count = models.PositiveIntegerField(default=0)
+    revision = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Goes up with every change to the scores, count or position (swipes.services): a swipe "
+        "computed from what the row held at one revision is written only if the row is still at it.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -112,6 +112,12 @@ def _locked(user_data: UserSwipeData) -> UserSwipeData:
     return UserSwipeData.objects.select_for_update().get(pk=user_data.pk)
 
 
+def _save_state(locked: UserSwipeData, fields: list[str]) -> None:
+    """Store these fields of a swiper whose row this transaction holds locked, one revision on."""
+    locked.revision += 1
+    locked.save(update_fields=[*fields, "revision", "updated"])
+
+
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -219,13 +225,20 @@ def swipe_for_request(request, *, photo_id: int, liked: bool) -> SwipeOutcome:
     return outcome
 
 
+def _read_swiper(cursor, sql: str, value) -> tuple | None:
+    """The swiper's row as an optimistic swipe reads it, without a lock (tests interleave writes after it)."""
+    cursor.execute(sql, [value])
+    return cursor.fetchone()
+
+
 def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> SwipeOutcome | None:
     """Log a like/dislike for the swiper (column, value) and add its contribution to their scores.
 
-    None when no such swiper exists. The hot path of the app, so a handful of plain SQL statements
-    rather than ORM queries: lock the swiper's row (so concurrent swipes from two tabs apply one
-    after the other), insert the swipe only if the photo is still servable and not already swiped
-    (the partial unique index decides), update the scores. Repeating the same swipe changes nothing.
+    None when no such swiper exists. The hot path of the app, so a few plain SQL statements rather
+    than ORM queries: the swipe is inserted only if the photo is still servable and not already
+    swiped (the partial unique index decides), and the scores are written from what the row held
+    under its lock or, optimistically, at the revision read (so concurrent swipes from two tabs
+    apply one after the other). Repeating the same swipe changes nothing.
     The contribution comes from the per-process photo matrix, computed before the transaction; the
     swipe row refers to it as a stored Contribution, written by the first swipe that adds it.
     """
@@ -241,8 +254,8 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
     stored = Contribution.unsaved(contribution)
     swipers, swipes, photos, contributions = _table(UserSwipeData), _table(Swipe), _table(Photo), _table(Contribution)
     returning = connection.features.can_return_columns_from_insert
-    lock = f"SELECT id, score_cities, score_values, swipe_count, queue_position FROM {swipers} WHERE {where}"
-    lock += _for_update()
+    columns = "id, score_cities, score_values, swipe_count, queue_position"
+    lock = f"SELECT {columns} FROM {swipers} WHERE {where}{_for_update()}"
 
     def insert_sql(swiper_sql: str, source: str) -> str:
         # Only a servable photo. The contribution is found by its digest: only a vector never swiped
@@ -283,6 +296,64 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
         row = cursor.fetchone()
         return None if row is None else (row[:5], row[5:] if row[5] is not None else None)
 
+    def update_sql(scores: CityVector, scores_before: CityVector, count: int, position: int, now) -> tuple[str, list]:
+        """The swiper's row after the swipe, one revision on (needs the swiper's id as a last parameter)."""
+        # Only the values when the cities are the same: PostgreSQL then keeps the stored city ids as they are.
+        cities_changed = not scores.same_cities(scores_before)
+        sql = (
+            f"UPDATE {swipers} SET"
+            + (" score_cities = %s," if cities_changed else "")
+            + " score_values = %s, swipe_count = %s, queue_position = %s, updated = %s, revision = revision + 1"
+            " WHERE id = %s"
+        )
+        params = [
+            *([scores.cities_bytes()] if cities_changed else []),
+            scores.values_bytes(SCORE_DTYPE),
+            count,
+            position,
+            connection.ops.adapt_datetimefield_value(now),
+        ]
+        return sql, params
+
+    def recorded(swiper_id: int, swipe_id: int, contribution_id: int, now, scores, count, position) -> SwipeOutcome:
+        stored.pk = contribution_id
+        swipe = Swipe(
+            pk=swipe_id,
+            user_data_id=swiper_id,
+            photo_id=photo_id,
+            liked=liked,
+            contribution=stored,
+            rule=rule,
+            created=now,
+        )
+        return SwipeOutcome(swipe, created=True, swipe_count=count, scores=scores, queue_position=position)
+
+    if connection.vendor == "postgresql":
+        # Optimistic first: read the swiper's row, then in one statement lock it only if it is still
+        # at the revision read, insert the swipe and write the scores computed from what was read. Two
+        # round trips in autocommit instead of four (BEGIN, lock + insert, update, COMMIT). If the row
+        # moved on meanwhile (another tab's swipe, an undo) or nothing was inserted (a repeat, a photo
+        # no longer servable, a vector never stored), nothing was written: the locking path below decides.
+        with connection.cursor() as cursor:
+            state = _read_swiper(cursor, f"SELECT {columns}, revision FROM {swipers} WHERE {where}", value)
+            if state is None:
+                return None
+            swiper_id, score_cities, score_values, count, position, revision = state
+            scores_before = CityVector.from_bytes(score_cities, score_values, dtype=SCORE_DTYPE)
+            scores, position = scores_before.plus(contribution), max(position, photo_position)
+            now = timezone.now()
+            update, update_params = update_sql(scores, scores_before, count + 1, position, now)
+            cursor.execute(
+                f"WITH s AS (SELECT id FROM {swipers} WHERE id = %s AND revision = %s FOR UPDATE),"
+                f" i AS ({insert_sql('s.id', 's, ')} RETURNING id, contribution_id),"
+                f" u AS ({update} AND EXISTS (SELECT FROM i))"
+                " SELECT id, contribution_id FROM i",
+                [swiper_id, revision, *insert_params(now), *update_params, swiper_id],
+            )
+            inserted = cursor.fetchone()
+        if inserted is not None:
+            return recorded(swiper_id, *inserted, now, scores, count + 1, position)
+
     with transaction.atomic(), connection.cursor() as cursor:
         now = timezone.now()
         locked = lock_and_insert(cursor, now)
@@ -310,28 +381,10 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
             return SwipeOutcome(
                 previous, created=False, swipe_count=count, scores=scores_before, queue_position=position
             )
-        scores = scores_before.plus(contribution)
-        position = max(position, photo_position)
-        # Only the values when the cities are the same: PostgreSQL then keeps the stored city ids as they are.
-        cities_changed = not scores.same_cities(scores_before)
-        cursor.execute(
-            f"UPDATE {swipers} SET"
-            + (" score_cities = %s," if cities_changed else "")
-            + " score_values = %s, swipe_count = %s, queue_position = %s, updated = %s WHERE id = %s",
-            [
-                *([scores.cities_bytes()] if cities_changed else []),
-                scores.values_bytes(SCORE_DTYPE),
-                count + 1,
-                position,
-                connection.ops.adapt_datetimefield_value(now),
-                swiper_id,
-            ],
-        )
-    stored.pk = contribution_id
-    swipe = Swipe(
-        pk=swipe_id, user_data_id=swiper_id, photo_id=photo_id, liked=liked, contribution=stored, rule=rule, created=now
-    )
-    return SwipeOutcome(swipe, created=True, swipe_count=count + 1, scores=scores, queue_position=position)
+        scores, position = scores_before.plus(contribution), max(position, photo_position)
+        update, update_params = update_sql(scores, scores_before, count + 1, position, now)
+        cursor.execute(update, [*update_params, swiper_id])
+    return recorded(swiper_id, swipe_id, contribution_id, now, scores, count + 1, position)
 
 
 @transaction.atomic
@@ -352,7 +405,7 @@ def undo_last_swipe(*, user_data: UserSwipeData) -> Swipe:
     locked.swipe_count = len(vectors)
     # Step back so the undone photo is served again next.
     locked.queue_position = min(locked.queue_position, last.photo.queue_position - 1)
-    locked.save(update_fields=[*SCORE_FIELDS, "swipe_count", "queue_position", "updated"])
+    _save_state(locked, [*SCORE_FIELDS, "swipe_count", "queue_position"])
     _refresh(user_data, locked)
     return last
 
@@ -365,7 +418,7 @@ def reset_swipes(*, user_data: UserSwipeData) -> int:
     locked.score_vector = CityVector.empty()
     locked.swipe_count = 0
     locked.queue_position = -1
-    locked.save(update_fields=[*SCORE_FIELDS, "swipe_count", "queue_position", "updated"])
+    _save_state(locked, [*SCORE_FIELDS, "swipe_count", "queue_position"])
     _refresh(user_data, locked)
     return count
 
@@ -413,11 +466,12 @@ def recompute_scores(*, fix: bool, rescore: bool = False) -> tuple[int, list[Dri
                 if fix:
                     locked.score_vector = expected
                     locked.swipe_count = len(swipes)
-                    locked.save(update_fields=[*SCORE_FIELDS, "swipe_count", "updated"])
+                    _save_state(locked, [*SCORE_FIELDS, "swipe_count"])
     return checked, drifts
 
 
 def _refresh(target: UserSwipeData, source: UserSwipeData) -> None:
+    target.revision = source.revision
     target.score_vector = source.score_vector
     target.swipe_count = source.swipe_count
     target.queue_position = source.queue_position
