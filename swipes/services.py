@@ -346,8 +346,8 @@ def swipe_as(swiper: tuple[str, object], *, photo_id: int, liked: bool) -> Swipe
             cursor.execute(
                 f"WITH s AS (SELECT id FROM {swipers} WHERE id = %s AND revision = %s FOR UPDATE),"
                 f" i AS ({insert_sql('s.id', 's, ')} RETURNING id, contribution_id),"
-                f" u AS ({update} AND EXISTS (SELECT FROM i))"
-                " SELECT id, contribution_id FROM i",
+                f" u AS ({update} AND EXISTS (SELECT FROM i) RETURNING id)"
+                " SELECT i.id, i.contribution_id FROM i, u",  # a row: the swipe inserted and the scores written
                 [swiper_id, revision, *insert_params(now), *update_params, swiper_id],
             )
             inserted = cursor.fetchone()
