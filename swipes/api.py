@@ -13,6 +13,7 @@ from swipes.selectors import confidence_for, next_photos_for, rank_cities_for, t
 from swipes.throttling import SwipeReadThrottle, SwipeWriteThrottle
 
 MAX_NEXT = 50
+MAX_PHOTO_ID = 2**63 - 1  # the largest id a photo (a bigint primary key) can have
 MAX_RESULTS = 100
 
 
@@ -35,7 +36,7 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class SwipeInSerializer(serializers.Serializer):
-    photo = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+    photo = StrictIntegerField(min_value=1, max_value=MAX_PHOTO_ID)
     liked = StrictBooleanField()
     next = StrictIntegerField(
         min_value=0,
@@ -58,7 +59,7 @@ def well_formed_swipe(data) -> dict | None:
     photo, liked, next_n = data.get("photo"), data.get("liked"), data.get("next", 0)
     if type(photo) is not int or type(liked) is not bool or type(next_n) is not int:
         return None
-    if not (1 <= photo <= 2**63 - 1 and 0 <= next_n <= MAX_NEXT):
+    if not (1 <= photo <= MAX_PHOTO_ID and 0 <= next_n <= MAX_NEXT):
         return None
     return {"photo": photo, "liked": liked, "next": next_n}
 
