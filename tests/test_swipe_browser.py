@@ -5,6 +5,7 @@ import pytest
 
 from photos.models import Photo
 from swipes import scoring
+from swipes.models import Swipe
 from tests.conftest import ARTIFACTS, needs_chromium
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
@@ -145,6 +146,35 @@ def test_it_fits_a_phone_screen_and_works_by_touch(chromium, live_server, collec
     )
     wait_for_count(page, 1)
     assert current_card_id(page) != first
+    context.close()
+
+
+def test_it_says_so_when_another_tab_already_swiped_the_photo_the_other_way(
+    chromium, live_server, collection, settings
+):
+    settings.CITYVIBES_PHOTO_ORDER = "queue"  # both tabs show the same first card
+    context, first_tab, errors = open_swipe_page(chromium, live_server.url)
+    first_tab.wait_for_selector("#card")
+    first_tab.keyboard.press("ArrowRight")  # gives this browser its swiper (and session) first
+    wait_for_count(first_tab, 1)
+    second_tab = context.new_page()  # same browser: same session, same swiper
+    second_tab.on("pageerror", lambda e: errors.append(str(e)))
+    second_tab.goto(f"{live_server.url}/")
+    second_tab.wait_for_selector("#card")
+    photo = current_card_id(second_tab)
+    assert current_card_id(first_tab) == photo
+
+    first_tab.keyboard.press("ArrowRight")
+    wait_for_count(first_tab, 2)
+    second_tab.keyboard.press("ArrowLeft")  # the same photo, the other way: refused (409)
+    toast = second_tab.locator("#toast")
+    toast.wait_for(state="visible")
+    assert "already swiped this photo the other way" in toast.inner_text()
+    assert Swipe.objects.get(photo_id=photo, retracted_at=None).liked  # the first tab's like stands
+
+    second_tab.keyboard.press("ArrowRight")  # the next card is new to this browser: recorded
+    wait_for_count(second_tab, 3)
+    assert errors == []
     context.close()
 
 

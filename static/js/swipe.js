@@ -205,7 +205,13 @@ function swipe(liked) {
       useUpcoming(body.next_photos || []);
     })
     .catch((error) => {
-      if (error.status !== 409) showToast(`That swipe was not saved: ${error.message}`);
+      // 409: this browser already swiped the photo the other way, in another tab or window (one tab
+      // alone never sends that: its swipes and undos go out one after another).
+      showToast(
+        error.status === 409
+          ? "Not saved: you already swiped this photo the other way in another tab or window."
+          : `That swipe was not saved: ${error.message}`,
+      );
       topUpQueue();
     })
     .finally(() => {
