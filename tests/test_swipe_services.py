@@ -106,6 +106,34 @@ def test_it_ignores_a_repeated_identical_swipe_and_refuses_a_contradicting_one()
     assert Swipe.objects.filter(user_data=user).count() == 1
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the path for SQLite before 3.35 (no INSERT ... RETURNING)")
+def test_it_swipes_repeats_refuses_and_undoes_where_an_insert_cannot_return_columns(monkeypatch):
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    denver, miami = make_city("Denver"), make_city("Miami")
+    version = make_model_version([denver, miami])
+    first, second = make_photo(denver), make_photo(miami)
+    set_prediction(first, version, [0.9, 0.1])
+    set_prediction(second, version, [0.3, 0.7])
+    user = UserSwipeData.objects.create()
+    liked = services.record_swipe(user_data=user, photo_id=first.pk, liked=True)
+    noped = services.record_swipe(user_data=user, photo_id=second.pk, liked=False)
+    again = services.record_swipe(user_data=user, photo_id=first.pk, liked=True)
+    with pytest.raises(services.AlreadySwiped):
+        services.record_swipe(user_data=user, photo_id=second.pk, liked=True)
+    assert liked.created and noped.created and not again.created
+    log = list(Swipe.objects.filter(user_data=user).order_by("id"))
+    assert [s.pk for s in log] == [liked.swipe.pk, noped.swipe.pk]  # the ids the service reported
+    assert [s.contribution_id for s in log] == [liked.swipe.contribution.pk, noped.swipe.contribution.pk]
+    stored = UserSwipeData.objects.get(pk=user.pk)
+    assert stored.swipe_count == 2
+    replayed = scoring.replay(s.contribution.as_dict() for s in log)
+    assert scoring.scores_differ(stored.scores, replayed, tolerance=0) == []
+    assert services.undo_last_swipe(user_data=stored).photo_id == second.pk
+    stored.refresh_from_db()
+    assert stored.swipe_count == 1
+    assert scoring.scores_differ(stored.scores, log[0].contribution.as_dict(), tolerance=0) == []
+
+
 def test_it_refuses_a_photo_that_does_not_exist_without_writing_anything():
     user = UserSwipeData.objects.create()
     with pytest.raises(services.PhotoNotAvailable):
