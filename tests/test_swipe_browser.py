@@ -169,7 +169,7 @@ def test_it_says_so_when_another_tab_already_swiped_the_photo_the_other_way(
     second_tab.keyboard.press("ArrowLeft")  # the same photo, the other way: refused (409)
     toast = second_tab.locator("#toast")
     toast.wait_for(state="visible")
-    assert "already swiped this photo the other way" in toast.inner_text()
+    assert toast.inner_text() == "Not saved: another tab already swiped this photo the other way."
     assert Swipe.objects.get(photo_id=photo, retracted_at=None).liked  # the first tab's like stands
 
     second_tab.keyboard.press("ArrowRight")  # the next card is new to this browser: recorded

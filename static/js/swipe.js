@@ -209,7 +209,7 @@ function swipe(liked) {
       // alone never sends that: its swipes and undos go out one after another).
       showToast(
         error.status === 409
-          ? "Not saved: you already swiped this photo the other way in another tab or window."
+          ? "Not saved: another tab already swiped this photo the other way."
           : `That swipe was not saved: ${error.message}`,
       );
       topUpQueue();
