@@ -3,14 +3,10 @@
 Read from the environment (scripts/serve runs collectstatic and migrate first, then this):
 - HOST (0.0.0.0) and PORT (8000): where to listen.
 - WEB_CONCURRENCY: worker processes (default 2 x CPUs; each loads its own TensorFlow model on the
-  first /identify/, so mind the memory). On 2 cores bench/swipe_load.py (32 users, no think time)
-  measured swipe p99 57.8 ms with 3 workers, 43.9 / 46.2 ms with 4, 81.3 ms with 5 and 68.4 ms
-  with 8: with one PostgreSQL backend per worker on the same cores, more workers only queue.
+  first /identify/, so mind the memory). With one PostgreSQL backend per worker on the same cores,
+  more workers than that only queue.
 - GUNICORN_WORKER_CLASS: "sync" (default) or "gthread" with GUNICORN_THREADS threads per worker.
-  An earlier bench/swipe_load.py run on 2 cores (before the swipe write path was rewritten) had
-  2 gthread workers x 4 threads slower than sync workers and a fifth of the CPU idle (likely
-  threads waiting on each other's GIL mid-transaction). Run sync workers behind a buffering
-  proxy (nginx, a load balancer).
+  Run sync workers behind a buffering proxy (nginx, a load balancer).
 - GUNICORN_TIMEOUT: seconds before a stuck request's worker is restarted (default 60).
 - GUNICORN_CONTROL_SOCKET: a path to enable gunicornc's control socket (off by default).
 - FORWARDED_ALLOW_IPS: proxies trusted to say the client used HTTPS with X-Forwarded-Proto
@@ -22,7 +18,7 @@ import os
 from pathlib import Path
 
 # One BLAS thread per worker: the smart photo order's matrix products are small, and idle BLAS
-# threads spinning after each one cost three times the product itself (bench/swipe_load.py).
+# threads spinning after each one cost more than the product itself.
 for _blas in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_blas, "1")
 
@@ -60,13 +56,11 @@ def on_starting(server) -> None:
 
 def post_worker_init(worker) -> None:
     """Build the photo matrix before this worker accepts its first request (otherwise the first swipe
-    or fetch after a deploy or recycle waits for it: 1.5 s for 5,000 photos x 256 cities). With the
-    database away the worker starts anyway; the first request that needs the matrix builds it.
-    Then take what the worker loaded out of the garbage collector's full passes (wsgi.py says why)."""
+    after a deploy or recycle waits for it: about 1.5 s for 5,000 photos x 256 cities). With the
+    database away the worker starts anyway; the first request that needs the matrix builds it."""
     from django.db import connections
 
-    from cityvibes_site.wsgi import freeze_startup_objects
-    from swipes.selectors import warm_up
+    from swipes.photo_matrix import warm_up
 
     try:
         worker.log.info("worker %s: %s", worker.pid, warm_up())
@@ -74,4 +68,3 @@ def post_worker_init(worker) -> None:
         reason = (str(error).splitlines() or [""])[0]
         worker.log.warning("worker %s: warm-up skipped (%s: %s)", worker.pid, type(error).__name__, reason)
         connections.close_all()
-    worker.log.info("worker %s: %s", worker.pid, freeze_startup_objects())

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_celery_results",
+    "cityvibes_site",
     "photos",
     "ml",
     "swipes",
@@ -55,7 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, so it also sees failures of the middleware below: database outage -> 503, not 500.
-    "swipes.middleware.DatabaseUnavailableMiddleware",
+    "cityvibes_site.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves STATIC_ROOT under gunicorn: compressed, and hashed names cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -91,29 +92,15 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         # A persistent connection is checked before a request reuses it: after a database restart
-        # the first request reconnects instead of failing on a dead connection (on PostgreSQL
-        # without a round trip, see cityvibes_site/postgresql/base.py).
+        # the first request reconnects instead of failing on a dead connection.
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The same backend with a health check that needs no round trip (cityvibes_site/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "cityvibes_site.postgresql"
-    # Parameters travel apart from the SQL text (psycopg's server-side binding) instead of being
-    # quoted into it: a swipe's score vectors are kilobytes of bytea that PostgreSQL would
-    # otherwise parse as hex literals on every statement.
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options.setdefault("server_side_binding", env_bool("DATABASE_SERVER_SIDE_BINDING", True))
-    # psycopg prepares a statement on the server after it ran this many times on a connection, so
-    # the swipe's few statements are parsed and planned once per connection, not on every swipe.
-    # Set DATABASE_PREPARE_THRESHOLD=off behind a transaction-pooling PgBouncer older than 1.21.
-    threshold = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip().lower()
-    if threshold not in {"off", "none", ""} and not threshold.isdigit():
-        raise ImproperlyConfigured(f"DATABASE_PREPARE_THRESHOLD={threshold!r}: expected a number of runs or off")
-    options.setdefault("prepare_threshold", None if threshold in {"off", "none", ""} else int(threshold))
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for a competing writer instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves a few people at once: a write transaction takes the write lock when
+    # it begins (IMMEDIATE), and a competing one waits up to 20 s for it instead of failing with
+    # "database is locked" halfway through.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -173,11 +160,10 @@ STORAGES = {
 # DEBUG and tests: WhiteNoise finds files in static/ at request time (no collectstatic, no STATIC_ROOT).
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
-# CACHE_URL=redis://...: Django's Redis backend, reusing one redis-py client object per connection pool
-# instead of building one per cache operation (swipes/redis_cache.py).
+# CACHE_URL=redis://...: Django's Redis backend, shared by every worker (sessions, rate-limit counts).
 CACHES = {
     "default": (
-        {"BACKEND": "swipes.redis_cache.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -208,12 +194,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 API_MAX_JSON_BODY_BYTES = 4096
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["swipes.api_auth.CsrfEnforcingSessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["cityvibes_site.api_auth.CsrfEnforcingSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "swipes.api_errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "cityvibes_site.api_errors.json_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Rate limits count a visitor without a session by address: REMOTE_ADDR, or with N proxies in front
     # that each append to X-Forwarded-For, the Nth address from its end. Never the whole header, which
@@ -227,7 +213,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "swipes.schema.document_outage_and_rate_limits",  # 503 on every operation, Retry-After headers
+        "cityvibes_site.api_schema.document_outage_and_rate_limits",  # 503 on every operation, Retry-After headers
     ],
 }
 
@@ -239,14 +225,14 @@ CITYVIBES_SCORING_RULE = os.environ.get("CITYVIBES_SCORING_RULE", "llr")
 # see bench/discovery.py and bench/results/discovery.txt) or "queue" (the fixed queue order).
 CITYVIBES_PHOTO_ORDER = os.environ.get("CITYVIBES_PHOTO_ORDER", "smart")
 # While photos keep changing (a harvest), each process rebuilds its matrix of photo vectors for the
-# smart order at most this often (seconds); see swipes.selectors.photo_matrix.
+# smart order at most this often (seconds); see swipes/photo_matrix.py.
 CITYVIBES_PHOTO_MATRIX_MAX_AGE = float(os.environ.get("CITYVIBES_PHOTO_MATRIX_MAX_AGE", "30"))
 CITYVIBES_DISPLAY_MAX_SIDE = int(os.environ.get("CITYVIBES_DISPLAY_MAX_SIDE", "800"))
 CITYVIBES_THUMB_MAX_SIDE = 240
 CITYVIBES_MAX_UPLOAD_BYTES = int(os.environ.get("CITYVIBES_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
 CITYVIBES_MAX_IMAGE_PIXELS = int(os.environ.get("CITYVIBES_MAX_IMAGE_PIXELS", str(50_000_000)))
 CITYVIBES_ML_CACHE_DIR = Path(os.environ.get("CITYVIBES_ML_CACHE_DIR", BASE_DIR / "var" / "ml-cache"))
-# Rate limits per swiper (swipes/throttling.py): "N/s", "N/min", "N/hour", "N/day" or "off". The counts
+# Rate limits per swiper (cityvibes_site/throttling.py): "N/s", "N/min", "N/hour", "N/day" or "off". The counts
 # live in the cache: set CACHE_URL=redis://... so all gunicorn workers share them.
 # Swipes, undo and reset; the reads (next photos, results) get the same rate, counted separately.
 CITYVIBES_RATE_SWIPES = os.environ.get("CITYVIBES_RATE_SWIPES", "120/min")

@@ -10,17 +10,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cityvibes_site.api_errors import ErrorSerializer
+from cityvibes_site.api_fields import StrictBooleanField
+from cityvibes_site.throttling import IdentifyThrottle
 from ml.identify import IdentifyError, IdentifyResult, UploadRejected, identify_image
 from photos.models import City
-from swipes.api import (
-    CitySerializer,
-    ErrorSerializer,
-    PhotoOutSerializer,
-    StrictBooleanField,
-    city_fields,
-    photo_payload,
-)
-from swipes.throttling import IdentifyThrottle
+from photos.serializers import CitySerializer, PhotoOutSerializer, city_fields, photo_payload
 
 MAX_TOP_K = 20
 # Multipart boundaries, headers and the small form fields on top of the file itself.

@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cityvibes_site.throttling import IdentifyThrottle, throttle_wait
 from ml.api import MULTIPART_OVERHEAD_BYTES
 from ml.identify import IdentifyError, identify_image
 from ml.selectors import active_model_version, city_similarity_for, similar_cities
 from photos.models import City, Photo
-from swipes.throttling import IdentifyThrottle, throttle_wait
 
 TOP_K = 5
 SIMILAR_PHOTOS = 6

@@ -54,10 +54,6 @@ class PhotoQuerySet(models.QuerySet):
         return self.filter(hidden=False).filter(Q(probabilities__isnull=False) | Q(city__isnull=False))
 
 
-# servable() as a condition on the photo table under the alias p, for the swipe loop's plain SQL.
-SERVABLE_SQL = "NOT p.hidden AND (p.probabilities IS NOT NULL OR p.city_id IS NOT NULL)"
-
-
 class Photo(models.Model):
     """One photo: the original file, a resized rendition for browsers, its label, credit and vector."""
 

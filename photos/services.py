@@ -1,7 +1,6 @@
 """Writes for the photos app: cities, and the one ingestion path every photo goes through."""
 
 import hashlib
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -44,40 +43,17 @@ def queue_position_for(content_hash: str) -> int:
     return int(content_hash[:15], 16)
 
 
-# Within one web request the version is read from the cache once (photos/signals.py starts and ends
-# the memo): a swipe asks for it twice (photo matrix, city names), and each read is a Redis round trip.
-_request_memo = threading.local()
-
-
-def start_request_memo() -> None:
-    _request_memo.version = None
-    _request_memo.active = True
-
-
-def end_request_memo() -> None:
-    _request_memo.active = False
-    _request_memo.version = None
-
-
 def collection_version() -> int:
-    """A token that changes whenever photos change; caches of collection statistics key on it.
+    """A token that changes whenever photos change; per-process caches of the collection key on it.
 
     Starts from the clock, not 1, so a cleared cache never brings back a version that a
-    process-local cache (swipes.selectors.photo_matrix) already saw. In a web request, the value
-    read first holds for the rest of the request (one consistent view of the collection).
+    process-local cache (swipes.photo_matrix) already saw.
     """
-    in_request = getattr(_request_memo, "active", False)
-    if in_request and _request_memo.version is not None:
-        return _request_memo.version
-    version = cache.get_or_set(COLLECTION_CACHE_KEY, time.time_ns, timeout=None)
-    if in_request:
-        _request_memo.version = version
-    return version
+    return cache.get_or_set(COLLECTION_CACHE_KEY, time.time_ns, timeout=None)
 
 
 def bump_collection_version() -> None:
     """Tell cached collection statistics (e.g. the mean photo vector) that photos changed."""
-    _request_memo.version = None  # this request's next read sees its own change
     try:
         cache.incr(COLLECTION_CACHE_KEY)
     except ValueError:

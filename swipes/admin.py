@@ -1,23 +1,21 @@
 from django.contrib import admin
 
-from photos.models import City
 from swipes.models import Swipe, UserSwipeData
-from swipes.scoring import rank_cities
+from swipes.selectors import top_cities
 
 
 @admin.register(UserSwipeData)
 class UserSwipeDataAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "user", "swipe_count", "top_cities", "queue_position", "updated")
+    list_display = ("__str__", "user", "swipe_count", "best_cities", "queue_position", "updated")
     list_filter = (("user", admin.EmptyFieldListFilter),)
     search_fields = ("user__username", "user__email", "anon_token")
-    readonly_fields = ("anon_token", "scores", "swipe_count", "queue_position", "created", "updated", "top_cities")
+    readonly_fields = ("anon_token", "swipe_count", "queue_position", "created", "updated", "best_cities")
+    exclude = ("score_cities", "score_values")
     list_select_related = ("user",)
 
     @admin.display(description="top cities")
-    def top_cities(self, obj: UserSwipeData) -> str:
-        top = rank_cities(obj.scores or {}, limit=3)
-        names = City.objects.in_bulk([int(k) for k, _ in top])
-        return ", ".join(f"{names[int(k)].name if int(k) in names else k} ({v:.2f})" for k, v in top) or "—"
+    def best_cities(self, obj: UserSwipeData) -> str:
+        return ", ".join(f"{city.name} ({score:.2f})" for city, score in top_cities(obj.scores, limit=3)) or "—"
 
 
 @admin.register(Swipe)

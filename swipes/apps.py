@@ -6,5 +6,5 @@ class SwipesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the OpenAPI auth extension, and the rate settings' system check.
-        from swipes import schema, throttling  # noqa: F401
+        # Registers the system checks of CITYVIBES_SCORING_RULE and CITYVIBES_PHOTO_ORDER.
+        from swipes import selectors, services  # noqa: F401

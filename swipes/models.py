@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from swipes.score_vectors import CONTRIBUTION_DTYPE, SCORE_DTYPE, CityVector, digest_of
+from swipes.vectors import CityVector
 
 
 class UserSwipeData(models.Model):
@@ -15,16 +15,10 @@ class UserSwipeData(models.Model):
     )
     anon_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     queue_position = models.BigIntegerField(default=-1, help_text="Photos after this position come next.")
-    # The running score per city (swipes/score_vectors.py): int64 city ids and float64 scores, as bytes.
+    # The running score per city (swipes/vectors.py): int64 city ids and float64 scores, as bytes.
     score_cities = models.BinaryField(default=b"", blank=True)
     score_values = models.BinaryField(default=b"", blank=True)
     swipe_count = models.PositiveIntegerField(default=0)
-    revision = models.BigIntegerField(
-        default=0,
-        editable=False,
-        help_text="Goes up with every change to the scores, count or position (swipes.services): a swipe "
-        "computed from what the row held at one revision is written only if the row is still at it.",
-    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -36,22 +30,14 @@ class UserSwipeData(models.Model):
         return f"{self.user} swipes" if self.user_id else f"anonymous {str(self.anon_token)[:8]}"
 
     @property
-    def score_vector(self) -> CityVector:
-        return CityVector.from_bytes(self.score_cities, self.score_values, dtype=SCORE_DTYPE)
-
-    @score_vector.setter
-    def score_vector(self, vector: CityVector) -> None:
-        self.score_cities = vector.cities_bytes()
-        self.score_values = vector.values_bytes(SCORE_DTYPE)
-
-    @property
-    def scores(self) -> dict[str, float]:
-        """Running score per city id (as text), e.g. {"12": 1.5}."""
-        return self.score_vector.as_dict()
+    def scores(self) -> CityVector:
+        """The running score per city: the replay of the live swipes' contributions."""
+        return CityVector.from_bytes(self.score_cities, self.score_values)
 
     @scores.setter
-    def scores(self, scores: dict[str, float]) -> None:
-        self.score_vector = CityVector.from_dict(scores)
+    def scores(self, vector: CityVector) -> None:
+        self.score_cities = vector.cities_bytes()
+        self.score_values = vector.values_bytes()
 
 
 class Contribution(models.Model):
@@ -65,7 +51,7 @@ class Contribution(models.Model):
     """
 
     digest = models.BinaryField(max_length=32, unique=True, editable=False)
-    # int64 city ids and float64 values, as bytes (swipes/score_vectors.py)
+    # int64 city ids and float64 values, as bytes (swipes/vectors.py)
     vector_cities = models.BinaryField(editable=False)
     vector_values = models.BinaryField(editable=False)
 
@@ -74,17 +60,7 @@ class Contribution(models.Model):
 
     @property
     def vector(self) -> CityVector:
-        return CityVector.from_bytes(self.vector_cities, self.vector_values, dtype=CONTRIBUTION_DTYPE)
-
-    def as_dict(self) -> dict[str, float]:
-        """What it adds to each city's score, by city id (as text)."""
-        return self.vector.as_dict()
-
-    @classmethod
-    def unsaved(cls, vector: CityVector) -> "Contribution":
-        """An instance holding this vector and its digest, not yet stored (swipes.services stores it)."""
-        cities, values = vector.cities_bytes(), vector.values_bytes(CONTRIBUTION_DTYPE)
-        return cls(digest=digest_of(cities, values), vector_cities=cities, vector_values=values)
+        return CityVector.from_bytes(self.vector_cities, self.vector_values)
 
 
 class Swipe(models.Model):
@@ -118,7 +94,3 @@ class Swipe(models.Model):
 
     def __str__(self) -> str:
         return f"{'♥' if self.liked else '✕'} photo {self.photo_id}"
-
-    @property
-    def contribution_vector(self) -> CityVector:
-        return self.contribution.vector

@@ -21,7 +21,7 @@ Exploration: the belief is tempered (scores divided by `temperature`) and mixed 
 share (`exploration`), so a city that an early, noisy dislike pushed down can come back.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -45,34 +45,26 @@ class PhotoMatrix:
     """Every servable photo's vector, in one matrix, with what a pick needs precomputed."""
 
     photo_ids: np.ndarray  # (N,) int64
-    keys: tuple[str, ...]  # (K,) city keys, the columns
+    city_ids: np.ndarray  # (K,) int64, the columns
     vectors: np.ndarray  # (N, K) float32, the photos' vectors
     mean: np.ndarray  # (K,) float64, the collection's mean vector
     like_given_city: np.ndarray  # (N, K) float32: q_c(p), P(like | favourite city c)
     entropy_given_city: np.ndarray  # (N, K) float32: H(q_c(p))
-    queue_positions: np.ndarray | None = None  # (N,) int64, when the caller knows them
 
     @classmethod
     def build(
-        cls,
-        photo_ids: Sequence[int],
-        keys: Sequence[str],
-        vectors: np.ndarray,
-        *,
-        epsilon: float = LLR_EPSILON,
-        queue_positions: Sequence[int] | None = None,
+        cls, photo_ids: Sequence[int], city_ids: Sequence[int], vectors: np.ndarray, *, epsilon: float = LLR_EPSILON
     ) -> "PhotoMatrix":
-        exact = np.asarray(vectors, dtype=np.float64).reshape(len(photo_ids), len(keys))
+        exact = np.asarray(vectors, dtype=np.float64).reshape(len(photo_ids), len(city_ids))
         vectors = exact.astype(np.float32)
         q = (vectors + np.float32(epsilon)) / np.float32(1 + 2 * epsilon)
         return cls(
             photo_ids=np.asarray(photo_ids, dtype=np.int64),
-            keys=tuple(keys),
+            city_ids=np.asarray(city_ids, dtype=np.int64),
             vectors=vectors,
-            mean=exact.mean(axis=0) if len(photo_ids) else np.zeros(len(keys)),
+            mean=exact.mean(axis=0) if len(photo_ids) else np.zeros(len(city_ids)),
             like_given_city=q,
             entropy_given_city=binary_entropy(q).astype(np.float32),
-            queue_positions=None if queue_positions is None else np.asarray(queue_positions, dtype=np.int64),
         )
 
     def __len__(self) -> int:
@@ -87,19 +79,6 @@ class PhotoMatrix:
     def row_of(self) -> dict[int, int]:
         """Photo id -> row index."""
         return {int(pk): i for i, pk in enumerate(self.photo_ids)}
-
-    @cached_property
-    def city_ids(self) -> np.ndarray:
-        """(K,) int64: the columns' city ids."""
-        return np.array([int(k) for k in self.keys], dtype=np.int64)
-
-    @cached_property
-    def mean_by_key(self) -> dict[str, float]:
-        return {k: float(v) for k, v in zip(self.keys, self.mean)}
-
-    def score_vector(self, scores: Mapping[str, float]) -> np.ndarray:
-        """The swiper's scores as a vector over this matrix's columns (missing cities count 0)."""
-        return np.array([scores.get(k, 0.0) for k in self.keys], dtype=np.float64)
 
 
 def belief(
@@ -162,10 +141,10 @@ def best_first(priorities: np.ndarray, limit: int | None = None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Settlement:
-    """How settled the race between the two leading cities is."""
+    """How settled the race between the two leading cities is (columns of the matrix)."""
 
-    leader: str
-    runner_up: str
+    leader: int
+    runner_up: int
     leader_share: float  # belief that the leader is the favourite, 0..1
     margin: float  # llr score gap, in nats
     swipes_to_settle: int | None  # 0 when settled; None when the collection can't settle it soon
@@ -173,7 +152,7 @@ class Settlement:
 
 def settle_estimate(
     matrix: PhotoMatrix,
-    scores: Mapping[str, float],
+    scores: np.ndarray,
     *,
     swiped_rows: np.ndarray | None = None,
     horizon: int = 50,
@@ -181,22 +160,19 @@ def settle_estimate(
 ) -> Settlement | None:
     """How many more well-chosen swipes would make the leader's lead over the runner-up settled.
 
-    A swipe moves the gap between leader A and runner-up B by
-    log((p_A+e)/(p_B+e)) - log((m_A+e)/(m_B+e)) for a like (and the matching dislike term).
-    Expecting the swiper to answer as someone who loves A would, each unswiped photo has an
-    expected gap gain; the estimate is how many of the best such photos it takes to close the
-    distance to SETTLED_LOG_ODDS. It says nothing about cities further down.
+    `scores` are the swiper's llr scores over the matrix's columns. A swipe moves the gap between
+    leader A and runner-up B by log((p_A+e)/(p_B+e)) - log((m_A+e)/(m_B+e)) for a like (and the
+    matching dislike term). Expecting the swiper to answer as someone who loves A would, each
+    unswiped photo has an expected gap gain; the estimate is how many of the best such photos it
+    takes to close the distance to SETTLED_LOG_ODDS. It says nothing about cities further down.
     """
-    keyed = [k for k in matrix.keys if k in scores]
-    if len(keyed) < 2:
+    if len(scores) < 2:
         return None
-    ranked = sorted(keyed, key=lambda k: (-scores[k], k))
-    leader, runner_up = ranked[0], ranked[1]
-    margin = float(scores[leader] - scores[runner_up])
-    share = float(belief(matrix.score_vector(scores), exploration=0.0)[matrix.keys.index(leader)])
+    a, b = (int(i) for i in np.lexsort((matrix.city_ids, -scores))[:2])
+    margin = float(scores[a] - scores[b])
+    share = float(belief(scores, exploration=0.0)[a])
     if margin >= SETTLED_LOG_ODDS:
-        return Settlement(leader, runner_up, share, margin, 0)
-    a, b = matrix.keys.index(leader), matrix.keys.index(runner_up)
+        return Settlement(a, b, share, margin, 0)
     pa, pb = matrix.vectors[:, a].astype(np.float64), matrix.vectors[:, b].astype(np.float64)
     ma, mb = matrix.mean[a], matrix.mean[b]
     like_gain = np.log((pa + epsilon) / (pb + epsilon)) - np.log((ma + epsilon) / (mb + epsilon))
@@ -206,6 +182,5 @@ def settle_estimate(
     if swiped_rows is not None and len(swiped_rows):
         expected[swiped_rows] = 0.0
     best = np.sort(expected[expected > 0])[::-1][:horizon]
-    needed = SETTLED_LOG_ODDS - margin
-    reached = np.nonzero(np.cumsum(best) >= needed)[0]
-    return Settlement(leader, runner_up, share, margin, int(reached[0]) + 1 if len(reached) else None)
+    reached = np.nonzero(np.cumsum(best) >= SETTLED_LOG_ODDS - margin)[0]
+    return Settlement(a, b, share, margin, int(reached[0]) + 1 if len(reached) else None)

@@ -1,8 +1,8 @@
 """Scoring rules for swipes: pure NumPy, no Django.
 
 A photo's vector p gives, for each city, how much the photo looks like that city.
-A swipe turns p into a *contribution* per city; a user's score is the sum of the
-contributions of their live swipes, in log order.
+A swipe turns p into a *contribution* per city; a swiper's score is the sum of the
+contributions of their live swipes, in log order (swipes.vectors.replay).
 
 Rules
 - ``sum``: the original design. Like adds p, dislike subtracts p. Cities with many
@@ -15,8 +15,6 @@ Rules
   bench/scoring.py and tests/test_scoring.py measure the difference on simulated swipers.
 """
 
-from collections.abc import Iterable, Mapping
-
 import numpy as np
 
 RULES = ("llr", "sum")
@@ -26,7 +24,7 @@ LLR_EPSILON = 0.25
 def swipe_contribution(
     vector: np.ndarray, liked: bool, *, rule: str, mean: np.ndarray | None = None, epsilon: float = LLR_EPSILON
 ) -> np.ndarray:
-    """What one swipe of a photo with this vector adds to each city's score."""
+    """What one swipe of a photo with this vector adds to each city's score (the same cities, in order)."""
     p = np.asarray(vector, dtype=np.float64)
     if rule == "sum":
         return p if liked else -p
@@ -40,31 +38,3 @@ def swipe_contribution(
             return np.log((p + epsilon) / (m + epsilon))
         return np.log((1.0 - p + epsilon) / (1.0 - m + epsilon))
     raise ValueError(f"unknown scoring rule {rule!r}; choose one of {', '.join(RULES)}")
-
-
-def add_contribution(scores: Mapping[str, float], contribution: Mapping[str, float]) -> dict[str, float]:
-    """Scores after one more swipe. The one operation both live updates and replays use, so they agree exactly."""
-    updated = dict(scores)
-    for key, value in contribution.items():
-        updated[key] = updated.get(key, 0.0) + float(value)
-    return updated
-
-
-def replay(contributions: Iterable[Mapping[str, float]]) -> dict[str, float]:
-    """Scores implied by a swipe log (contributions in log order)."""
-    scores: dict[str, float] = {}
-    for contribution in contributions:
-        scores = add_contribution(scores, contribution)
-    return scores
-
-
-def rank_cities(scores: Mapping[str, float], *, limit: int | None = None) -> list[tuple[str, float]]:
-    """City keys and scores, best first; ties broken by key so the order is stable."""
-    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-    return ranked if limit is None else ranked[:limit]
-
-
-def scores_differ(a: Mapping[str, float], b: Mapping[str, float], *, tolerance: float = 1e-9) -> list[str]:
-    """Keys whose scores differ by more than tolerance (a missing key counts as 0)."""
-    keys = set(a) | set(b)
-    return sorted(k for k in keys if abs(a.get(k, 0.0) - b.get(k, 0.0)) > tolerance)

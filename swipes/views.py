@@ -6,28 +6,28 @@ from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from cityvibes_site.throttling import SwipeWriteThrottle, throttle_wait
 from photos.models import Photo
+from photos.serializers import photo_payload
 from swipes import services
-from swipes.api import photo_payload
 from swipes.forms import SwipeForm
 from swipes.selectors import confidence_for, next_photos_for, rank_cities_for
-from swipes.throttling import SwipeWriteThrottle, throttle_wait
+from swipes.sessions import current_swiper
 
 PREFETCH = 5
 
 
 def swipe_page(request):
-    user_data = services.swiper_for_request(request, create=False)
-    upcoming = next_photos_for(user_data, n=PREFETCH)
-    top = rank_cities_for(user_data, limit=3)
+    swiper = current_swiper(request)
+    upcoming = next_photos_for(swiper, n=PREFETCH)
     return render(
         request,
         "swipes/swipe.html",
         {
             "photo": upcoming[0] if upcoming else None,
             "upcoming": [photo_payload(request, p) for p in upcoming],
-            "swipe_count": user_data.swipe_count if user_data else 0,
-            "top_cities": top,
+            "swipe_count": swiper.swipe_count if swiper else 0,
+            "top_cities": rank_cities_for(swiper, limit=3),
             "collection_empty": not Photo.objects.exists(),
         },
     )
@@ -50,11 +50,9 @@ def swipe_submit(request):
     if not form.is_valid():
         messages.error(request, "That swipe was not understood; please try again.")
         return redirect("swipes:swipe")
-    user_data = services.swiper_for_request(request, create=True)
+    swiper = current_swiper(request, create=True)
     try:
-        services.record_swipe(
-            user_data=user_data, photo_id=form.cleaned_data["photo"], liked=form.cleaned_data["liked"]
-        )
+        services.record_swipe(swiper=swiper, photo_id=form.cleaned_data["photo"], liked=form.cleaned_data["liked"])
     except services.SwipeError as error:
         messages.error(request, str(error))
     return redirect("swipes:swipe")
@@ -64,11 +62,11 @@ def swipe_submit(request):
 def undo_submit(request):
     if over_rate_limit(request):
         return redirect("swipes:swipe")
-    user_data = services.swiper_for_request(request, create=False)
+    swiper = current_swiper(request)
     try:
-        if user_data is None:
+        if swiper is None:
             raise services.NothingToUndo("there is no swipe to undo")
-        services.undo_last_swipe(user_data=user_data)
+        services.undo_last_swipe(swiper=swiper)
     except services.SwipeError as error:
         messages.info(request, str(error).capitalize() + ".")
     return redirect("swipes:swipe")
@@ -78,23 +76,23 @@ def undo_submit(request):
 def reset_submit(request):
     if over_rate_limit(request):
         return redirect("swipes:swipe")
-    user_data = services.swiper_for_request(request, create=False)
-    if user_data is not None:
-        services.reset_swipes(user_data=user_data)
+    swiper = current_swiper(request)
+    if swiper is not None:
+        services.reset_swipes(swiper=swiper)
     messages.success(request, "Starting over: your scores are back to zero.")
     return redirect("swipes:swipe")
 
 
 def results_page(request):
-    user_data = services.swiper_for_request(request, create=False)
-    ranked = rank_cities_for(user_data, limit=10, photos_per_city=3)
+    swiper = current_swiper(request)
+    ranked = rank_cities_for(swiper, limit=10, photos_per_city=3)
     return render(
         request,
         "swipes/results.html",
         {
             "ranked": ranked,
-            "confidence": confidence_for(user_data) if ranked else None,
-            "swipe_count": user_data.swipe_count if user_data else 0,
+            "confidence": confidence_for(swiper) if ranked else None,
+            "swipe_count": swiper.swipe_count if swiper else 0,
         },
     )
 
@@ -104,7 +102,7 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user)
-        services.swiper_for_request(request, create=True)  # keeps the swipes made before signing up
+        current_swiper(request, create=True)  # keeps the swipes made before signing up
         messages.success(request, "Account created: your swipes now follow you to any device.")
         return redirect("swipes:swipe")
     return render(request, "registration/signup.html", {"form": form})

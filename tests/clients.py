@@ -5,6 +5,14 @@ import json
 from django.test import Client
 
 
+def second_tab(tab: Client) -> Client:
+    """Another tab of the same browser: its own client, with the same cookies (session, csrftoken)."""
+    other = browser()
+    for name, morsel in tab.cookies.items():
+        other.cookies[name] = morsel.value
+    return other
+
+
 def browser(*, user=None, **client_kwargs) -> Client:
     """A client with a csrftoken cookie (from GET /), logged in as `user` when given.
 
@@ -14,21 +22,23 @@ def browser(*, user=None, **client_kwargs) -> Client:
     if user is not None:
         client.force_login(user)
     client.get("/")
-    token = client.cookies["csrftoken"].value
+
+    def token() -> str:
+        return client.cookies["csrftoken"].value
 
     def post_json(path: str, data=None, **extra):
         return client.post(
             path,
             json.dumps(data if data is not None else {}),
             content_type="application/json",
-            HTTP_X_CSRFTOKEN=token,
+            HTTP_X_CSRFTOKEN=token(),
             **extra,
         )
 
     def post_form(path: str, data=None, **extra):
-        return client.post(path, {**(data or {}), "csrfmiddlewaretoken": token}, **extra)
+        return client.post(path, {**(data or {}), "csrfmiddlewaretoken": token()}, **extra)
 
-    client.csrf_token = token
+    client.csrf_token = token()
     client.post_json = post_json
     client.post_form = post_form
     return client

@@ -84,3 +84,21 @@ def make_tiny_model():
     make_demo_collection(cities=2, per_city=3)
     options = TrainingOptions(epochs=5, augment_views=0, min_photos_per_city=3, activate=True)
     return train_model_version(options=options).version
+
+
+def replayed_scores(swiper) -> dict[str, float]:
+    """What the swiper's live swipes add up to, replayed from the log (what stored scores must equal)."""
+    from swipes.models import Swipe
+    from swipes.vectors import replay
+
+    live = (
+        Swipe.objects.filter(user_data=swiper, retracted_at__isnull=True).order_by("id").select_related("contribution")
+    )
+    return replay(swipe.contribution.vector for swipe in live).as_dict()
+
+
+def stored_scores(swiper) -> dict[str, float]:
+    """The swiper's scores as stored in the database, by city id (as text)."""
+    from swipes.models import UserSwipeData
+
+    return UserSwipeData.objects.get(pk=swiper.pk).scores.as_dict()

@@ -105,17 +105,6 @@ def test_it_shows_thumbnail_and_top_predictions_in_the_photo_admin(admin_client)
     assert admin_client.get(f"/admin/photos/photo/{photo.pk}/change/").status_code == 200
 
 
-def test_it_lists_photos_in_the_admin_without_loading_the_model_metrics(admin_client):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    denver, miami = make_city("Denver"), make_city("Miami")
-    set_prediction(make_photo(denver), make_model_version([denver, miami]), [0.2, 0.8])
-    with CaptureQueriesContext(connection) as captured:
-        assert admin_client.get("/admin/photos/photo/").status_code == 200
-    assert not [q["sql"] for q in captured.captured_queries if '"ml_modelversion"."metrics"' in q["sql"]]
-
-
 def test_it_filters_the_photo_admin_by_model_version(admin_client):
     denver, miami = make_city("Denver"), make_city("Miami")
     old, new = make_model_version([denver, miami], active=False), make_model_version([denver, miami])

@@ -1,4 +1,5 @@
-"""Smart photo order: the next photo is the most informative one; the results say how settled they are."""
+"""Which photo comes next: the smart order (the most informative one) or the queue order; how settled
+the results are."""
 
 import time
 
@@ -9,13 +10,14 @@ from photos.models import Photo
 from photos.services import bump_collection_version
 from swipes import ordering, services
 from swipes.models import UserSwipeData
-from swipes.selectors import confidence_for, forget_photo_matrix, next_photos_for, photo_matrix
+from swipes.photo_matrix import forget_photo_matrix, photo_matrix
+from swipes.selectors import confidence_for, next_photos_for
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
 
 def small_matrix(vectors: list[list[float]]) -> ordering.PhotoMatrix:
     vectors = np.array(vectors)
-    return ordering.PhotoMatrix.build(range(len(vectors)), [str(k) for k in range(vectors.shape[1])], vectors)
+    return ordering.PhotoMatrix.build(range(len(vectors)), range(vectors.shape[1]), vectors)
 
 
 def test_it_prefers_a_photo_that_splits_the_leading_cities_over_one_of_a_ruled_out_city():
@@ -62,10 +64,10 @@ def test_the_best_photos_come_out_in_the_full_rankings_order_when_only_they_are_
 
 def test_it_estimates_more_swipes_to_settle_a_closer_race():
     matrix = small_matrix([[0.8, 0.1, 0.1]] * 20 + [[0.1, 0.8, 0.1]] * 20 + [[0.1, 0.1, 0.8]] * 20)
-    close = ordering.settle_estimate(matrix, {"0": 1.0, "1": 0.9, "2": -2.0})
-    wider = ordering.settle_estimate(matrix, {"0": 2.0, "1": 0.9, "2": -2.0})
-    settled = ordering.settle_estimate(matrix, {"0": 4.0, "1": 0.9, "2": -2.0})
-    assert (close.leader, close.runner_up) == ("0", "1")
+    close = ordering.settle_estimate(matrix, np.array([1.0, 0.9, -2.0]))
+    wider = ordering.settle_estimate(matrix, np.array([2.0, 0.9, -2.0]))
+    settled = ordering.settle_estimate(matrix, np.array([4.0, 0.9, -2.0]))
+    assert (close.leader, close.runner_up) == (0, 1)
     assert close.swipes_to_settle > wider.swipes_to_settle > 0
     assert settled.swipes_to_settle == 0
     assert 0.5 < settled.leader_share < 1
@@ -73,7 +75,7 @@ def test_it_estimates_more_swipes_to_settle_a_closer_race():
 
 def test_it_says_when_no_photo_left_can_settle_the_race():
     matrix = small_matrix([[0.5, 0.5, 0.0]] * 5)  # every photo looks equally like both leaders
-    estimate = ordering.settle_estimate(matrix, {"0": 1.0, "1": 0.9})
+    estimate = ordering.settle_estimate(matrix, np.array([1.0, 0.9, 0.0]))
     assert estimate.swipes_to_settle is None
 
 
@@ -95,16 +97,16 @@ class TestSmartOrderInTheApp:
         denver, salt_lake, miami, photos = world
         user = UserSwipeData.objects.create()
         for photo in photos[miami][:2]:
-            services.record_swipe(user_data=user, photo_id=photo.pk, liked=False)
+            services.record_swipe(swiper=user, photo_id=photo.pk, liked=False)
         for photo in (photos[denver][0], photos[salt_lake][0]):
-            services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+            services.record_swipe(swiper=user, photo_id=photo.pk, liked=True)
         upcoming = next_photos_for(user, n=4)
         assert {p.city for p in upcoming} == {denver, salt_lake}  # no more Miami: it says little now
 
     def test_it_never_prefetches_two_photos_of_the_same_city_in_a_row(self, world):
         *_, photos = world
         user = UserSwipeData.objects.create()
-        services.record_swipe(user_data=user, photo_id=photos[next(iter(photos))][0].pk, liked=True)
+        services.record_swipe(swiper=user, photo_id=photos[next(iter(photos))][0].pk, liked=True)
         for swiper in (None, user):
             cities = [p.city for p in next_photos_for(swiper, n=8)]
             assert len(cities) == 8
@@ -115,19 +117,19 @@ class TestSmartOrderInTheApp:
         everything = [p for ps in photos.values() for p in ps]
         user = UserSwipeData.objects.create()
         for photo in everything[:-1]:
-            services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+            services.record_swipe(swiper=user, photo_id=photo.pk, liked=True)
         assert next_photos_for(user, n=5) == [everything[-1]]
-        services.record_swipe(user_data=user, photo_id=everything[-1].pk, liked=False)
+        services.record_swipe(swiper=user, photo_id=everything[-1].pk, liked=False)
         assert next_photos_for(user, n=5) == []
 
     def test_it_brings_an_undone_photo_back_first(self, world):
         *_, photos = world
         user = UserSwipeData.objects.create()
         first = next_photos_for(user, n=1)[0]
-        services.record_swipe(user_data=user, photo_id=first.pk, liked=True)
+        services.record_swipe(swiper=user, photo_id=first.pk, liked=True)
         second = next_photos_for(user, n=1)[0]
-        services.record_swipe(user_data=user, photo_id=second.pk, liked=False)
-        services.undo_last_swipe(user_data=user)
+        services.record_swipe(swiper=user, photo_id=second.pk, liked=False)
+        services.undo_last_swipe(swiper=user)
         assert next_photos_for(user, n=3)[0] == second
 
     def test_it_serves_a_newly_imported_photo_without_a_restart(self, world):
@@ -141,14 +143,14 @@ class TestSmartOrderInTheApp:
     def test_it_says_how_many_swipes_would_settle_the_two_leaders(self, world):
         denver, salt_lake, miami, photos = world
         user = UserSwipeData.objects.create()
-        services.record_swipe(user_data=user, photo_id=photos[denver][0].pk, liked=True)
-        services.record_swipe(user_data=user, photo_id=photos[miami][0].pk, liked=False)
+        services.record_swipe(swiper=user, photo_id=photos[denver][0].pk, liked=True)
+        services.record_swipe(swiper=user, photo_id=photos[miami][0].pk, liked=False)
         confidence = confidence_for(user)
         assert confidence.leader == denver
         assert confidence.runner_up == salt_lake
         assert confidence.swipes_to_settle >= 1
         for photo in photos[denver][1:] + photos[salt_lake][:3]:
-            services.record_swipe(user_data=user, photo_id=photo.pk, liked=photo.city == denver)
+            services.record_swipe(swiper=user, photo_id=photo.pk, liked=photo.city == denver)
         assert confidence_for(user).swipes_to_settle == 0
 
 
@@ -245,27 +247,13 @@ def test_it_refuses_to_start_with_an_unknown_order_or_rule(settings, setting, va
         call_command("check")
 
 
-@pytest.mark.django_db  # request_started/finished close stale database connections
-def test_a_request_reads_the_collection_version_once_and_sees_its_own_changes():
-    """collection_version() is a cache round trip; within a request the first read holds (a swipe asks
-    twice), except after the request itself changes the collection. Outside requests, every call reads."""
-    from django.core.cache import cache
-    from django.core.signals import request_finished, request_started
-
-    from photos.services import COLLECTION_CACHE_KEY, collection_version
-
-    outside = collection_version()
-    cache.incr(COLLECTION_CACHE_KEY)  # another process changes the photos
-    assert collection_version() == outside + 1
-
-    request_started.send(sender=None)
-    try:
-        first = collection_version()
-        cache.incr(COLLECTION_CACHE_KEY)  # another process, mid-request
-        assert collection_version() == first  # one consistent view for the rest of the request
-        bump_collection_version()  # this request's own change
-        assert collection_version() == first + 2
-    finally:
-        request_finished.send(sender=None)
-    cache.incr(COLLECTION_CACHE_KEY)
-    assert collection_version() == first + 3  # the memo ended with the request
+@pytest.mark.django_db
+def test_it_serves_photos_in_queue_order_skipping_swiped_ones_and_wrapping_around(settings):
+    settings.CITYVIBES_PHOTO_ORDER = "queue"
+    city = make_city()
+    photos = sorted((make_photo(city) for _ in range(6)), key=lambda p: p.queue_position)
+    swiper = UserSwipeData.objects.create()
+    assert next_photos_for(swiper, n=3) == photos[:3]
+    services.record_swipe(swiper=swiper, photo_id=photos[3].pk, liked=True)  # swiped out of order
+    assert next_photos_for(swiper, n=3) == [photos[4], photos[5], photos[0]]
+    assert photos[3] not in next_photos_for(swiper, n=10)

@@ -47,7 +47,7 @@ import django
 django.setup()
 from django.contrib.sessions.backends.db import SessionStore
 from swipes.models import Swipe, UserSwipeData
-from swipes.services import SESSION_KEY
+from swipes.sessions import SESSION_KEY
 
 found = {}
 for client, session_key in json.load(sys.stdin).items():

@@ -88,13 +88,14 @@ def test_it_feeds_the_swipe_loop_with_the_models_probabilities():
     version = trained()
     predict()
     photo = Photo.objects.first()
-    vector = photo_vector(photo)
+    vector = photo_vector(photo).as_dict()
     assert set(vector) == {str(c.pk) for c in collection}
     assert list(vector.values()) == pytest.approx(photo.probabilities)
     user = UserSwipeData.objects.create()
-    swipe_services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+    swipe_services.record_swipe(swiper=user, photo_id=photo.pk, liked=True)
     liked_city = str(version.cities[int(np.argmax(photo.probabilities))])
-    assert max(user.scores, key=user.scores.get) == liked_city
+    scores = user.scores.as_dict()
+    assert max(scores, key=scores.get) == liked_city
 
 
 def test_it_predicts_with_a_fine_tuned_backbone():

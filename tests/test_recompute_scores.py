@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 
 from swipes import services
 from swipes.models import UserSwipeData
-from tests.factories import make_city, make_model_version, make_photo, set_prediction
+from swipes.vectors import CityVector
+from tests.factories import make_city, make_model_version, make_photo, set_prediction, stored_scores
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def swiper():
     photos = [make_photo(make_city()) for _ in range(3)]
     user = UserSwipeData.objects.create()
     for photo in photos:
-        services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+        services.record_swipe(swiper=user, photo_id=photo.pk, liked=True)
     return user
 
 
@@ -32,10 +33,9 @@ def test_it_finds_no_drift_when_scores_match_the_log(swiper):
 
 
 def test_it_reports_and_repairs_drift(swiper):
-    good = dict(swiper.scores)
-    key = next(iter(good))
+    good = stored_scores(swiper)
     tampered = UserSwipeData.objects.get(pk=swiper.pk)
-    tampered.scores = {**good, key: good[key] + 5}
+    tampered.scores = CityVector(tampered.scores.cities, tampered.scores.values + [5.0, 0.0, 0.0])
     tampered.swipe_count = 9
     tampered.save(update_fields=["score_cities", "score_values", "swipe_count"])
     with pytest.raises(CommandError, match="1 swipers' scores differ"):
@@ -44,7 +44,7 @@ def test_it_reports_and_repairs_drift(swiper):
     output = run()
     assert "1 city scores differ" in output and "count stored 9 vs log 3" in output
     repaired = UserSwipeData.objects.get(pk=swiper.pk)
-    assert repaired.scores == good and repaired.swipe_count == 3
+    assert stored_scores(repaired) == good and repaired.swipe_count == 3
 
 
 def test_it_rescores_the_log_with_new_predictions(settings):
@@ -52,7 +52,7 @@ def test_it_rescores_the_log_with_new_predictions(settings):
     denver, miami = make_city("Denver"), make_city("Miami")
     photo = make_photo(denver)
     user = UserSwipeData.objects.create()
-    services.record_swipe(user_data=user, photo_id=photo.pk, liked=True)
+    services.record_swipe(swiper=user, photo_id=photo.pk, liked=True)
     set_prediction(photo, make_model_version([denver, miami]), [0.4, 0.6])
     run("--rescore")
-    assert UserSwipeData.objects.get(pk=user.pk).scores == {str(denver.pk): 0.4, str(miami.pk): 0.6}
+    assert stored_scores(user) == {str(denver.pk): 0.4, str(miami.pk): 0.6}

@@ -47,7 +47,7 @@ def snapshot(user_data: UserSwipeData) -> tuple:
     user_data.refresh_from_db()
     swipes = Swipe.objects.filter(user_data=user_data).order_by("id")
     return (
-        user_data.scores,
+        user_data.scores.as_dict(),
         user_data.swipe_count,
         user_data.queue_position,
         list(swipes.values_list("id", "photo_id", "liked", "retracted_at")),

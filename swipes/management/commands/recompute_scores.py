@@ -19,7 +19,7 @@ class Command(BaseCommand):
             raise CommandError("--check and --rescore cannot be combined: --rescore rewrites the log's contributions")
         checked, drifts = recompute_scores(fix=not check, rescore=rescore)
         for drift in drifts:
-            cities = ", ".join(drift.cities[:5]) + (" ..." if len(drift.cities) > 5 else "")
+            cities = ", ".join(str(c) for c in drift.cities[:5]) + (" ..." if len(drift.cities) > 5 else "")
             self.stdout.write(
                 f"  swiper {drift.user_data_id}: {len(drift.cities)} city scores differ ({cities or 'none'}); "
                 f"count stored {drift.stored_count} vs log {drift.log_count}"

@@ -1,12 +1,4 @@
-from drf_spectacular.authentication import SessionScheme
-
-
-class CsrfEnforcingSessionScheme(SessionScheme):
-    """Documents the API's session authentication (with CSRF for anonymous sessions) in the OpenAPI schema."""
-
-    target_class = "swipes.api_auth.CsrfEnforcingSessionAuthentication"
-    name = "cookieAuth"
-
+"""drf-spectacular hook: what every operation may answer besides its own responses."""
 
 RETRY_AFTER_HEADER = {
     "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}
@@ -20,9 +12,9 @@ RATE_LIMITED = "Over this swiper's rate limit: try again after Retry-After secon
 
 
 def document_outage_and_rate_limits(result, generator, request, public):
-    """drf-spectacular postprocessing hook: every operation may answer 503 when the database is down,
-    with Retry-After, and a 429 carries Retry-After too. Views cannot say so one by one: the 503 comes
-    from a middleware and an exception handler that see every request."""
+    """Every operation may answer 503 when the database is down, with Retry-After, and a 429 carries
+    Retry-After too. Views cannot say so one by one: the 503 comes from a middleware and an exception
+    handler that see every request."""
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})

@@ -1,15 +1,15 @@
 """Every API error is JSON: {"error": "one-line message", "detail": ...} with a 4xx status.
 
-Two statuses besides 4xx: 429 when a swiper is over their rate limit (swipes/throttling.py) and
-503 when the database is unreachable (outside DRF views swipes/middleware.py does the same). Both
-carry a Retry-After header and say it in detail.retry_after.
+Two statuses besides 4xx: 429 when a swiper is over their rate limit (cityvibes_site/throttling.py)
+and 503 when the database is unreachable (outside DRF views cityvibes_site/middleware.py does the
+same). Both carry a Retry-After header and say it in detail.retry_after.
 """
 
 import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -21,11 +21,21 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error (documented in the OpenAPI schema as "Error")."""
+
+    error = serializers.CharField()
+    detail = serializers.JSONField(allow_null=True)
+
+
+def error_body(message: str, detail: object = None) -> dict:
+    return {"error": message, "detail": detail}
+
+
 def database_unavailable_body() -> dict:
-    return {
-        "error": "database unavailable",
-        "detail": {"retry_after": DATABASE_RETRY_AFTER_SECONDS, "message": "try again in a few seconds"},
-    }
+    return error_body(
+        "database unavailable", {"retry_after": DATABASE_RETRY_AFTER_SECONDS, "message": "try again in a few seconds"}
+    )
 
 
 def log_database_unavailable(exc: Exception) -> None:
@@ -34,8 +44,9 @@ def log_database_unavailable(exc: Exception) -> None:
 
 
 def json_exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: DRF's own answer, reshaped into the error format."""
     if isinstance(exc, RequestDataTooBig):
-        return Response({"error": "request body too large", "detail": None}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(error_body("request body too large"), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DATABASE_ERRORS):
         log_database_unavailable(exc)
         return Response(
@@ -64,5 +75,5 @@ def json_exception_handler(exc, context):
         message = str(exc)
     if isinstance(exc, exceptions.PermissionDenied) and "CSRF" in message:
         message = "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header"
-    response.data = {"error": message, "detail": detail}
+    response.data = error_body(message, detail)
     return response

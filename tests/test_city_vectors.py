@@ -1,27 +1,35 @@
-"""Binary per-city vectors (swipes/score_vectors.py) and the migrations that moved them off JSON and shared them."""
+"""Binary per-city vectors (swipes/vectors.py) and the migrations that moved them off JSON and shared them."""
 
 import numpy as np
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from swipes import scoring
-from swipes.score_vectors import SCORE_DTYPE, CityVector, digest_of, replay
+from swipes.vectors import CityVector, replay
 
 
 def vec(mapping: dict[int, float]) -> CityVector:
-    return CityVector.from_dict({str(k): v for k, v in mapping.items()})
+    return CityVector.of(list(mapping), list(mapping.values()))
+
+
+def added_in_order(contributions: list[dict[str, float]]) -> dict[str, float]:
+    """The plain-Python reference: each city's values added one after another, in log order."""
+    total: dict[str, float] = {}
+    for contribution in contributions:
+        for city, value in contribution.items():
+            total[city] = total.get(city, 0.0) + value
+    return total
 
 
 def test_bytes_round_trip_keeps_every_bit():
     original = vec({3: 0.1, 12: -2.5e-17, 7: 1 / 3})
-    back = CityVector.from_bytes(original.cities_bytes(), original.values_bytes(SCORE_DTYPE), dtype=SCORE_DTYPE)
-    assert back.as_dict() == original.as_dict() == {"3": 0.1, "7": 1 / 3, "12": -2.5e-17}
+    back = CityVector.from_bytes(original.cities_bytes(), original.values_bytes())
+    assert back.as_dict() == original.as_dict() == {"3": 0.1, "12": -2.5e-17, "7": 1 / 3}
 
 
 def test_from_bytes_refuses_mismatched_lengths():
     with pytest.raises(ValueError, match="2 cities but 1 values"):
-        CityVector.from_bytes(np.array([1, 2], dtype="<i8").tobytes(), np.array([1.0]).tobytes(), dtype=SCORE_DTYPE)
+        CityVector.from_bytes(np.array([1, 2], dtype="<i8").tobytes(), np.array([1.0]).tobytes())
 
 
 def test_plus_aligns_cities_and_adds_missing_ones():
@@ -33,22 +41,20 @@ def test_plus_aligns_cities_and_adds_missing_ones():
     assert total.plus(shuffled).as_dict() == {"1": 2.0, "2": 3.5, "9": 0.0}
 
 
-def test_replay_equals_the_dict_replay_exactly():
+def test_replay_adds_exactly_what_adding_city_by_city_in_log_order_adds():
     rng = np.random.default_rng(3)
     contributions = []
     for _ in range(200):
         cities = rng.choice(40, size=rng.integers(1, 40), replace=False) + 1
         contributions.append({str(c): float(v) for c, v in zip(cities, rng.normal(size=cities.size))})
-    expected = scoring.replay(contributions)
-    got = replay(CityVector.from_dict(c) for c in contributions).as_dict()
-    assert scoring.scores_differ(got, expected, tolerance=0.0) == []
+    got = replay(CityVector.of([int(c) for c in d], list(d.values())) for d in contributions).as_dict()
+    assert got == added_in_order(contributions)  # bit for bit
 
 
-def test_top_matches_rank_cities_including_ties():
-    scores = {"5": 1.0, "40": 3.0, "7": 3.0, "12": -1.0, "3": 1.0}
-    vector = CityVector.from_dict(scores)
-    for n in range(1, 7):
-        assert vector.top(n) == [(int(k), v) for k, v in scoring.rank_cities(scores, limit=n)]
+def test_top_ranks_best_first_and_breaks_ties_by_city_id():
+    vector = vec({5: 1.0, 40: 3.0, 7: 3.0, 12: -1.0, 3: 1.0})
+    assert vector.top(6) == [(7, 3.0), (40, 3.0), (3, 1.0), (5, 1.0), (12, -1.0)]
+    assert vector.top(2) == [(7, 3.0), (40, 3.0)]
     assert CityVector.empty().top(3) == []
 
 
@@ -84,9 +90,9 @@ def test_migration_moves_json_scores_to_binary_and_replays_them():
     from swipes.models import UserSwipeData as CurrentUserSwipeData
 
     stored = CurrentUserSwipeData.objects.get(pk=swiper.pk)
-    assert stored.scores == scoring.replay(logged[:2])  # the retracted swipe does not count
+    assert stored.scores.as_dict() == added_in_order(logged[:2])  # the retracted swipe does not count
     assert [
-        s.contribution.as_dict() for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")
+        s.contribution.vector.as_dict() for s in CurrentSwipe.objects.filter(user_data_id=swiper.pk).order_by("id")
     ] == logged
 
 
@@ -126,7 +132,7 @@ def test_migration_to_shared_contributions_keeps_every_swipe_s_bytes_both_ways()
             photo=photos[photo],
             liked=True,
             contribution_cities=vectors[vector].cities_bytes(),
-            contribution_values=vectors[vector].values_bytes(np.float64),
+            contribution_values=vectors[vector].values_bytes(),
             rule="llr",
         )
 
@@ -137,17 +143,15 @@ def test_migration_to_shared_contributions_keeps_every_swipe_s_bytes_both_ways()
     assert Contribution.objects.count() == 2  # one per distinct vector, not one per swipe
     migrated = list(Swipe.objects.order_by("id").select_related("contribution"))
     assert [(bytes(s.contribution.vector_cities), bytes(s.contribution.vector_values)) for s in migrated] == [
-        (vectors[v].cities_bytes(), vectors[v].values_bytes(np.float64)) for _, _, v in logged
+        (vectors[v].cities_bytes(), vectors[v].values_bytes()) for _, _, v in logged
     ]
-    assert [bytes(s.contribution.digest) for s in migrated] == [
-        digest_of(vectors[v].cities_bytes(), vectors[v].values_bytes(np.float64)) for _, _, v in logged
-    ]
+    assert [bytes(s.contribution.digest) for s in migrated] == [vectors[v].digest() for _, _, v in logged]
 
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     Swipe = executor.loader.project_state(before).apps.get_model("swipes", "Swipe")
     assert [(bytes(s.contribution_cities), bytes(s.contribution_values)) for s in Swipe.objects.order_by("id")] == [
-        (vectors[v].cities_bytes(), vectors[v].values_bytes(np.float64)) for _, _, v in logged
+        (vectors[v].cities_bytes(), vectors[v].values_bytes()) for _, _, v in logged
     ]
 
     executor = MigrationExecutor(connection)

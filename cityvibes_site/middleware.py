@@ -1,21 +1,19 @@
 """A database outage (restart, failover, connection refused) answers 503, never a 500 or a traceback.
 
-Lives in swipes rather than cityvibes_site (settings, urls and Celery only) because it is the other
-half of swipes/api_errors.py: the API's error format, applied to the one failure DRF cannot see.
-
 - A view that raises OperationalError / InterfaceError: 503 through `process_exception` (DRF views
-  already answer 503 JSON themselves, in swipes/api_errors.py).
+  already answer 503 JSON themselves, in cityvibes_site/api_errors.py).
 - The same error raised outside any view, e.g. by SessionMiddleware saving the session after the
   database went away: Django has already turned it into a 500; `__call__` swaps that for the 503.
   (List this middleware first in MIDDLEWARE so it sees every other middleware's response.)
-- A new visitor's session, stored before their first swipe so that even a 503 after the swipe
-  commits names the swiper: its cookie is sent from here, with any response (SessionMiddleware
-  sends none for it; it stores a session only once).
+- A session this request stored that the browser does not know yet (a new visitor's first swipe
+  stores its session before the swipe, see swipes/sessions.py): its cookie is sent whatever the
+  response is. SessionMiddleware sends no cookie with a 5xx, and a first swipe that committed just
+  before an outage must stay with the browser that made it.
 
 /api/ paths get JSON {"error": "database unavailable", "detail": {"retry_after": ...}}, pages a
 short HTML page; both with Retry-After. Django itself drops the broken connection when the request
-finishes (the connection's errors_occurred flag), and CONN_HEALTH_CHECKS (settings) checks a
-persistent connection before reusing it, so the first request after a restart reconnects.
+finishes, and CONN_HEALTH_CHECKS (settings) checks a persistent connection before reusing it, so
+the first request after a restart reconnects.
 """
 
 import sys
@@ -27,13 +25,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.http import http_date
 
-from swipes.api_errors import (
+from cityvibes_site.api_errors import (
     DATABASE_ERRORS,
     DATABASE_RETRY_AFTER_SECONDS,
     database_unavailable_body,
     log_database_unavailable,
 )
-from swipes.services import SESSION_SAVED_EARLY
 
 _FAILED_ON_DATABASE = "_cityvibes_database_unavailable"
 
@@ -50,26 +47,21 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _send_cookie_of_session_stored_early(request: HttpRequest, response: HttpResponse) -> None:
-    """The cookie of a session this request stored itself (a new visitor's first swipe,
-    swipes.services.swiper_for_request), whatever the response: SessionMiddleware neither stores it
-    again nor sends its cookie (the session is not modified since), and on a 5xx it would send none,
-    although the session may own a committed swipe."""
-    if not getattr(request, SESSION_SAVED_EARLY, False):
+def send_cookie_of_new_session(request: HttpRequest, response: HttpResponse) -> None:
+    """Set the cookie of a session stored during this request that the browser did not send, unless
+    the response sets it already."""
+    session = getattr(request, "session", None)
+    name = settings.SESSION_COOKIE_NAME
+    if session is None or not session.session_key or name in response.cookies:
         return
-    if settings.SESSION_COOKIE_NAME in response.cookies or not request.session.session_key:
+    if request.COOKIES.get(name) == session.session_key:
         return
-    session = request.session
-    if session.get_expire_at_browser_close():
-        max_age, expires = None, None
-    else:
-        max_age = session.get_expiry_age()
-        expires = http_date(time.time() + max_age)
+    max_age = None if session.get_expire_at_browser_close() else session.get_expiry_age()
     response.set_cookie(
-        settings.SESSION_COOKIE_NAME,
+        name,
         session.session_key,
         max_age=max_age,
-        expires=expires,
+        expires=None if max_age is None else http_date(time.time() + max_age),
         domain=settings.SESSION_COOKIE_DOMAIN,
         path=settings.SESSION_COOKIE_PATH,
         secure=settings.SESSION_COOKIE_SECURE or None,
@@ -97,7 +89,7 @@ class DatabaseUnavailableMiddleware:
         response = self.get_response(request)
         if response.status_code == 500 and getattr(request, _FAILED_ON_DATABASE, False):
             response = database_unavailable_response(request)
-        _send_cookie_of_session_stored_early(request, response)
+        send_cookie_of_new_session(request, response)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

@@ -1,3 +1,6 @@
+"""How the JSON API knows who is asking: the browser's session, with CSRF checked for everyone."""
+
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 
 
@@ -14,3 +17,10 @@ class CsrfEnforcingSessionAuthentication(SessionAuthentication):
             self.enforce_csrf(request)
             return None
         return super().authenticate(request)
+
+
+class CsrfEnforcingSessionScheme(SessionScheme):
+    """Documents the API's session authentication (with CSRF for anonymous sessions) in the OpenAPI schema."""
+
+    target_class = "cityvibes_site.api_auth.CsrfEnforcingSessionAuthentication"
+    name = "cookieAuth"

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class SiteConfig(AppConfig):
+    """The site-wide web plumbing every app shares: error format, outage middleware, rate limits, API auth."""
+
+    name = "cityvibes_site"
+    verbose_name = "City Vibes site"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI auth extension and the rate settings' system check.
+        from cityvibes_site import api_auth, throttling  # noqa: F401
