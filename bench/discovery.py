@@ -96,13 +96,13 @@ def db_collection() -> Collection:
     import django
 
     django.setup()
-    from swipes.selectors import photo_matrix
+    from swipes.photo_matrix import photo_matrix
 
     matrix = photo_matrix()
     if len(matrix) == 0:
         sys.exit("bench.discovery: no servable photos with vectors in the database (import, train and predict first)")
-    name = f"database, {len(matrix.keys)} cities, {len(matrix)} photos"
-    return Collection(name, matrix.vectors, np.eye(len(matrix.keys)))
+    name = f"database, {len(matrix.city_ids)} cities, {len(matrix)} photos"
+    return Collection(name, matrix.vectors, np.eye(len(matrix.city_ids)))
 
 
 def simulate(collection: Collection, strategy: str, *, users: int, max_swipes: int, seed: int) -> np.ndarray:
@@ -110,7 +110,7 @@ def simulate(collection: Collection, strategy: str, *, users: int, max_swipes: i
     rule, order = strategy.replace("original", "sum+queue").split("+")
     vectors = collection.vectors
     n, k = vectors.shape
-    matrix = PhotoMatrix.build(range(n), [str(c) for c in range(k)], vectors)
+    matrix = PhotoMatrix.build(range(n), range(k), vectors)
     rng = np.random.default_rng(seed)  # the same swipers (favourites, base rates, coin flips) for every strategy
     queue = np.random.default_rng(seed + 1).permutation(n)
     ranks = np.empty((users, max_swipes), dtype=int)
@@ -158,7 +158,7 @@ def fmt_swipes(values: np.ndarray, q: float, max_swipes: int) -> str:
 def pick_timing(*, photos: int = 10_000, cities: int = 256, calls: int = 200) -> tuple[float, float]:
     rng = np.random.default_rng(0)
     vectors = rng.dirichlet(np.full(cities, 0.05), photos)
-    matrix = PhotoMatrix.build(range(photos), [str(c) for c in range(cities)], vectors)
+    matrix = PhotoMatrix.build(range(photos), range(cities), vectors)
     times = []
     for i in range(calls):
         scores = rng.normal(0, 2, cities)

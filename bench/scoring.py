@@ -20,7 +20,7 @@ import argparse
 
 import numpy as np
 
-from swipes.scoring import RULES, add_contribution, rank_cities, swipe_contribution
+from swipes.scoring import RULES, swipe_contribution
 
 
 def make_collection(rng: np.random.Generator, *, cities: int, photos: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,20 +47,18 @@ def simulate(
     rng = np.random.default_rng(seed)
     labels, vectors = make_collection(rng, cities=cities, photos=photos)
     mean = vectors.mean(axis=0)
-    keys = [str(c) for c in range(cities)]
     most_photographed = int(np.argmax(np.bincount(labels, minlength=cities)))
     top1 = top3 = popular = 0
     for _ in range(users):
         favourite = int(rng.integers(cities))
         like_rate = float(rng.uniform(*like_rates))
         shown = rng.choice(photos, size=swipes, replace=False)
-        scores: dict[str, float] = {}
+        scores = np.zeros(cities)
         for i in shown:
             p = vectors[i]
             liked = bool(rng.random() < like_rate + (1 - like_rate) * p[favourite])
-            delta = swipe_contribution(p, liked, rule=rule, mean=mean)
-            scores = add_contribution(scores, dict(zip(keys, delta.tolist())))
-        ranked = [int(k) for k, _ in rank_cities(scores, limit=3)]
+            scores += swipe_contribution(p, liked, rule=rule, mean=mean)
+        ranked = np.lexsort((np.arange(cities), -scores))[:3].tolist()  # best first; ties: the lower index
         top1 += ranked[0] == favourite
         top3 += favourite in ranked
         popular += ranked[0] == most_photographed

@@ -1,4 +1,4 @@
-"""Settings of the gunicorn that bench/swipe_load.py starts: production settings plus the floor view."""
+"""Settings of the gunicorn that bench/swipe_load.py starts: production settings plus the bare view."""
 
 from cityvibes_site.settings import *  # noqa: F403
 

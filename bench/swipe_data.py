@@ -214,3 +214,28 @@ def seed_collection(*, cities: int, photos: int, seed: int = 7, prefix: str = "b
         Photo.objects.filter(model_version=version).order_by("queue_position").values_list("pk", flat=True)
     )
     return Collection(city_ids, photo_ids, version.pk, time.perf_counter() - started)
+
+
+def store_contributions(photo_ids: list[int]) -> int:
+    """Store what a like and a nope of each photo add under the current rule, as once every photo has been
+    swiped by someone (so the run's swipes only refer to them). Returns how many vectors were stored."""
+    from swipes.models import Contribution
+    from swipes.selectors import contribution_for, swipe_photo
+    from swipes.services import current_rule
+
+    rule = current_rule()
+    vectors = [contribution_for(swipe_photo(pk), liked, rule=rule) for pk in photo_ids for liked in (True, False)]
+    rows = {
+        v.digest(): Contribution(digest=v.digest(), vector_cities=v.cities_bytes(), vector_values=v.values_bytes())
+        for v in vectors
+    }
+    Contribution.objects.bulk_create(rows.values(), batch_size=500, ignore_conflicts=True)
+    return len(rows)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
