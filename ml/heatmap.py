@@ -5,12 +5,19 @@ import io
 import numpy as np
 
 
-def similarity_heatmap_png(matrix: np.ndarray, names: list[str], *, title: str = "") -> bytes:
-    """A labelled heatmap of a square similarity matrix, with a colour bar, as PNG bytes.
+def similarity_heatmap_png(
+    matrix: np.ndarray,
+    names: list[str],
+    *,
+    title: str = "",
+    scale_label: str = "similarity (mean probability, both ways)",
+    keep_diagonal: bool = False,
+) -> bytes:
+    """A labelled heatmap of a square city-by-city matrix, with a colour bar, as PNG bytes.
 
-    The diagonal (a city with itself) and unknown (NaN) cells are drawn grey and left out of
-    the colour scale, so the off-diagonal differences stay visible. Sized for up to ~60 cities;
-    values are written in the cells when there are 15 or fewer.
+    Unknown (NaN) cells are drawn grey and left out of the colour scale, and so is the diagonal (a
+    city with itself) unless keep_diagonal (a confusion matrix's diagonal is what it is about). Sized
+    for up to ~60 cities; values are written in the cells when there are 15 or fewer.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -19,7 +26,7 @@ def similarity_heatmap_png(matrix: np.ndarray, names: list[str], *, title: str =
     n = len(names)
     if matrix.shape != (n, n):
         raise ValueError(f"matrix is {matrix.shape}, expected ({n}, {n}) for {n} names")
-    masked = np.ma.masked_invalid(np.where(np.eye(n, dtype=bool), np.nan, matrix))
+    masked = np.ma.masked_invalid(matrix if keep_diagonal else np.where(np.eye(n, dtype=bool), np.nan, matrix))
     high = float(masked.max()) if masked.count() else 1.0
 
     label_size = max(5.0, min(10.0, 360 / max(n, 1)))
@@ -50,7 +57,7 @@ def similarity_heatmap_png(matrix: np.ndarray, names: list[str], *, title: str =
     if title:
         axes.set_title(title, fontsize=11, pad=10)
     bar = figure.colorbar(image, ax=axes, fraction=0.046, pad=0.02)
-    bar.set_label("similarity (mean probability, both ways)", fontsize=9)
+    bar.set_label(scale_label, fontsize=9)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.2)
     return buffer.getvalue()

@@ -32,6 +32,11 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.name}{' (active)' if self.is_active else ''}"
 
+    def validate_constraints(self, exclude=None) -> None:
+        """Forms may mark this version active while another one is: saving it through
+        ml.services.activate_model_version deactivates the other in the same transaction."""
+        super().validate_constraints(exclude={*(exclude or ()), "is_active"})
+
 
 class PhotoEmbedding(models.Model):
     """Cached backbone features of one photo's bytes (view 0: as is; views 1..n: augmented copies)."""

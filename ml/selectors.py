@@ -216,6 +216,24 @@ def similarity_heatmap_data(model_version: ModelVersion, *, max_cities: int = 60
     return HeatmapData(similarity.matrix[np.ix_(keep, keep)], names, similarity.basis)
 
 
+def confusion_heatmap_data(model_version: ModelVersion, *, max_cities: int = 60) -> HeatmapData | None:
+    """The validation + test confusion as rates (row: the photos' city; column: the city named), for
+    the cities with the most validation + test photos. None when the version has none."""
+    confusion = (model_version.metrics or {}).get("confusion") or {}
+    order = [int(c) for c in confusion.get("order", [])]
+    total = np.zeros((len(order), len(order)))
+    for part in ("val", "test"):
+        matrix = np.asarray(confusion.get(part) or [], dtype=np.float64)
+        if matrix.shape == total.shape:
+            total += matrix
+    if not order or total.sum() == 0:
+        return None
+    keep = most_counted(total.sum(axis=1), max_cities)
+    cities = City.objects.in_bulk([order[i] for i in keep])
+    names = [cities[order[i]].display_name if order[i] in cities else f"city {order[i]}" for i in keep]
+    return HeatmapData(confusion_rates(total)[np.ix_(keep, keep)], names, "confusion")
+
+
 # --- Photos that look like a given one ----------------------------------------------------
 
 
