@@ -9,6 +9,7 @@ import random
 
 import numpy as np
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from PIL import ImageEnhance
 
@@ -18,7 +19,7 @@ from photos.quality import hamming_distances, perceptual_hash
 from photos.services import PhotoCredit, ingest_photo
 from tests.commons_server import CommonsFile, CommonsServer
 from tests.drawings import encoded, junk_pictures, real_photo, real_photos
-from tests.factories import make_city
+from tests.factories import make_city, make_tiny_model
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +122,34 @@ def test_it_reports_the_share_of_a_harvest_it_refuses(settings):
     assert Photo.objects.filter(city=portland).count() == 4
     assert IngestReject.objects.filter(source="wikimedia", reason__startswith="not a photo").count() == 4
     assert again == downloads  # refused once, never downloaded again
+
+
+def test_it_refuses_to_add_a_drawing_from_the_identify_page_in_plain_words(client):
+    make_tiny_model()
+    before = Photo.objects.count()
+    upload = SimpleUploadedFile("logo.png", junk_pictures()["coat-of-arms.png"], content_type="image/png")
+
+    response = client.post("/identify/", {"image": upload, "save": "on"})
+
+    assert response.status_code == 400
+    assert response.context["error"] == (
+        "That looks like a drawing, map, logo or text rather than a photo of a place, so it was not added."
+    )
+    assert Photo.objects.count() == before
+    reject = IngestReject.objects.get(source="upload")
+    assert reject.reference.startswith("upload sha256:") and reject.reason.startswith("not a photo: ")
+
+
+def test_it_checks_uploads_added_through_the_api_too(api_client):
+    make_tiny_model()
+    token = api_client.cookies["csrftoken"].value
+    upload = SimpleUploadedFile("banner.png", junk_pictures()["text-banner.png"], content_type="image/png")
+
+    response = api_client.post("/api/identify", {"image": upload, "save": "true"}, HTTP_X_CSRFTOKEN=token)
+
+    assert response.status_code == 400
+    assert response.json()["detail"]["reason"].startswith("not a photo: ")
+    assert not Photo.objects.filter(source="upload").exists()
 
 
 def test_perceptual_hashes_survive_resizing_but_not_another_picture():
