@@ -4,7 +4,7 @@ import io
 import itertools
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from ml.models import ModelVersion
 from photos.models import City, Photo
@@ -25,21 +25,23 @@ def image_bytes(
     n = seed if seed is not None else next(_counter)
     rng = np.random.default_rng(n)
     width, height = size
-    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
+    rows = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    columns = np.linspace(0, 1, width, dtype=np.float32)[None, :]
     angle = rng.uniform(0, 2 * np.pi)
-    along = np.cos(angle) * columns / width + np.sin(angle) * rows / height
+    along = np.float32(np.cos(angle)) * columns + np.float32(np.sin(angle)) * rows
     along = (along - along.min()) / max(float(np.ptp(along)), 1e-6)
-    start = np.array(colour, dtype=np.float32) if colour else rng.uniform(30, 225, 3)
-    pixels = start + (rng.uniform(30, 225, 3) - start) * along[..., None]
+    start = np.array(colour, dtype=np.float32) if colour else rng.uniform(30, 225, 3).astype(np.float32)
+    pixels = start + (rng.uniform(30, 225, 3).astype(np.float32) - start) * along[..., None]
     for _ in range(rng.integers(3, 8)):
         x, y = rng.integers(0, width), rng.integers(0, height)
         w, h = rng.integers(width // 10 + 1, width // 2 + 2), rng.integers(height // 8 + 1, height // 2 + 2)
-        pixels[y : y + h, x : x + w] = pixels[y : y + h, x : x + w] * 0.4 + rng.uniform(20, 235, 3) * 0.6
-    blotches = rng.normal(0, rng.uniform(8, 20), (height // 4 + 1, width // 4 + 1, 3)).repeat(4, 0).repeat(4, 1)
-    pixels += blotches[:height, :width] + rng.normal(0, 4, (height, width, 3))
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))
+        block = rng.uniform(20, 235, 3).astype(np.float32)
+        pixels[y : y + h, x : x + w] = pixels[y : y + h, x : x + w] * 0.4 + block * 0.6
+    blotches = rng.standard_normal((height // 4 + 1, width // 4 + 1, 3), dtype=np.float32) * rng.uniform(8, 20)
+    pixels += np.repeat(np.repeat(blotches, 4, 0), 4, 1)[:height, :width]
+    pixels += rng.standard_normal((height, width, 3), dtype=np.float32) * 3
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format=fmt)
     return buffer.getvalue()
 
 
