@@ -204,6 +204,30 @@ def ingest_photo(
     return IngestResult("imported", photo)
 
 
+def hash_unhashed_photos(*, batch_size: int = 200) -> tuple[int, list[tuple[int, str]]]:
+    """Give photos stored before the quality gate their perceptual hash, so near-duplicates of them
+    are refused too. Reads each photo's display rendition. Returns (hashed, [(photo id, why not)])."""
+    hashed, unreadable = 0, []
+    todo = Photo.objects.filter(perceptual_hash=None).only("id", "image", "display_image").order_by("pk")
+    batch: list[Photo] = []
+    for photo in todo.iterator(chunk_size=batch_size):
+        field_file = photo.display_image or photo.image
+        try:
+            with field_file.open("rb") as f:
+                data = f.read()
+            checked = open_checked(data, max_bytes=len(data), max_pixels=settings.CITYVIBES_MAX_IMAGE_PIXELS)
+            photo.perceptual_hash = perceptual_hash(checked.image)
+        except (OSError, ImageRejected) as error:
+            unreadable.append((photo.pk, str(error)))
+            continue
+        batch.append(photo)
+        if len(batch) == batch_size:
+            hashed += Photo.objects.bulk_update(batch, ["perceptual_hash"])
+            batch = []
+    hashed += Photo.objects.bulk_update(batch, ["perceptual_hash"]) if batch else 0
+    return hashed, unreadable
+
+
 @transaction.atomic
 def delete_photo(*, photo: Photo) -> None:
     """Delete a photo and, once that is committed, its files (original, display, thumbnail) from storage.

@@ -161,3 +161,15 @@ def test_perceptual_hashes_survive_resizing_but_not_another_picture():
 
     assert distances[0] <= 2 and distances[1] <= 2
     assert distances[2] >= 20
+
+
+def test_it_hashes_photos_stored_before_the_gate_so_their_copies_are_refused():
+    old = ingest(real_photos()["flower.jpg"]).photo
+    Photo.objects.filter(pk=old.pk).update(perceptual_hash=None)  # as stored before the gate existed
+    out = io.StringIO()
+
+    call_command("hash_photos", stdout=out)
+
+    assert out.getvalue().startswith("Hashed 1 photos; unreadable 0")
+    copy = ingest(encoded(real_photo("flower").resize((320, 213)), "JPEG", quality=75))
+    assert copy.status == "rejected" and copy.reason.startswith(f"near-duplicate: photo {old.pk} ")
