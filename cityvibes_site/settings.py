@@ -237,6 +237,18 @@ CITYVIBES_ML_CACHE_DIR = Path(os.environ.get("CITYVIBES_ML_CACHE_DIR", BASE_DIR 
 # Swipes, undo and reset; the reads (next photos, results) get the same rate, counted separately.
 CITYVIBES_RATE_SWIPES = os.environ.get("CITYVIBES_RATE_SWIPES", "120/min")
 CITYVIBES_RATE_IDENTIFY = os.environ.get("CITYVIBES_RATE_IDENTIFY", "20/min")
+# The quality gate at ingestion (photos/gate.py): each check takes the decoded picture and returns None or
+# a one-line reason to refuse it (kept in the admin's ingest rejects). Comma-separated dotted paths.
+CITYVIBES_PHOTO_CHECKS = [
+    path.strip()
+    for path in os.environ.get(
+        "CITYVIBES_PHOTO_CHECKS", "photos.quality.looks_drawn,ml.checks.imagenet_says_not_a_photo"
+    ).split(",")
+    if path.strip()
+]
+# A new photo whose perceptual hash differs from a stored photo's in at most this many of its 64 bits is a
+# near-duplicate, and refused (-1: no near-duplicate check).
+CITYVIBES_NEAR_DUPLICATE_BITS = int(os.environ.get("CITYVIBES_NEAR_DUPLICATE_BITS", "6"))
 
 LOGGING = {
     "version": 1,

@@ -68,6 +68,10 @@ class IdentifyOutSerializer(serializers.Serializer):
         help_text="appearance: compared by the backbone's image features; vibe: by probability vectors.",
     )
     saved_photo = serializers.IntegerField(allow_null=True, help_text="The stored photo's id when save was true.")
+    confident = serializers.BooleanField(
+        help_text="false: the photo is unlike everything in the collection (by the backbone's image features and "
+        "its ImageNet classes), so the cities are only the closest guesses."
+    )
 
 
 def city_payload(city: City | None) -> dict | None:
@@ -88,6 +92,7 @@ def identify_payload(request, result: IdentifyResult) -> dict:
         ],
         "similarity_basis": result.similarity_basis,
         "saved_photo": result.saved_photo.pk if result.saved_photo else None,
+        "confident": result.confident,
     }
 
 
@@ -108,8 +113,8 @@ class IdentifyView(APIView):
         super().initial(request, *args, **kwargs)
 
     def handle_exception(self, exc):
-        if isinstance(exc, UploadRejected):
-            return Response({"error": f"image rejected: {exc}", "detail": {"reason": str(exc)}}, status=exc.status)
+        if isinstance(exc, UploadRejected):  # plain words for people; the technical reason in detail
+            return Response({"error": exc.plain, "detail": {"reason": str(exc)}}, status=exc.status)
         if isinstance(exc, IdentifyError):
             return Response({"error": str(exc), "detail": None}, status=exc.status)
         if isinstance(exc, UnsupportedMediaType):

@@ -7,6 +7,7 @@ bytes. Keras/TensorFlow are imported only when a model is built, so image decodi
 and the web process stay light.
 """
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,3 +91,14 @@ def feature_extractor(name: str, *, input_size: int | None = None, weights: str 
     """The backbone's Keras feature extractor, built once per process."""
     backbone = get_backbone(name)
     return backbone.build(weights=weights, input_size=input_size or backbone.input_size)
+
+
+_extract_lock = threading.Lock()
+
+
+def extract_features(name: str, arrays: np.ndarray, *, input_size: int | None = None) -> np.ndarray:
+    """Stock pooled features of a batch of crops (float32), one batch at a time: the threads of a
+    web process share the one model."""
+    model = feature_extractor(name, input_size=input_size)
+    with _extract_lock:
+        return np.asarray(model.predict_on_batch(arrays), dtype=np.float32)

@@ -16,9 +16,11 @@ from django.utils import timezone
 
 from ml.backbones import UnknownBackbone, get_backbone
 from ml.embeddings import ensure_embeddings, load_embeddings, photo_array, store_embeddings
+from ml.imagenet import imagenet_head
 from ml.inference import classifier_for
 from ml.models import ModelVersion
 from ml.pipeline import prefetched_batches
+from ml.scene import scene_words
 from ml.training import build_head, classification_metrics, stratified_split, train_head
 from photos.models import Photo
 from photos.services import bump_collection_version
@@ -346,7 +348,8 @@ def predict_photos(
     chunk_size: int = 512,
     progress: ProgressFactory = no_progress,
 ) -> PredictReport:
-    """Write every photo's probability vector for a model version (the active one by default).
+    """Write every photo's probability vector for a model version (the active one by default), and
+    what it shows (Photo.scene, from the same features through the backbone's ImageNet head).
 
     Photos whose backbone features are cached only need the head. The others stream through
     decode -> backbone -> head with the next batch decoded in the background; their features
@@ -361,10 +364,10 @@ def predict_photos(
     todo = list(photos_to_predict(model_version, redo_all=redo_all))
     report = PredictReport(model_version=model_version.name, todo=len(todo))
     advance = progress("predicting", len(todo))
-    pending: list[tuple[Photo, np.ndarray]] = []
+    pending: list[tuple[Photo, np.ndarray, list]] = []
 
-    def emit(photos: Sequence[Photo], probabilities: np.ndarray) -> None:
-        pending.extend(zip(photos, probabilities))
+    def emit(photos: Sequence[Photo], probabilities: np.ndarray, features: np.ndarray | None) -> None:
+        pending.extend(zip(photos, probabilities, scenes_of(photos, features, model_version)))
         if len(pending) >= chunk_size:
             flush()
         advance(len(photos))
@@ -383,7 +386,8 @@ def predict_photos(
             cached = load_embeddings([p.content_hash for p in part], backbone_name=backbone, image_size=size)
             known = [p for p in part if p.content_hash in cached]
             if known:
-                emit(known, classifier.predict_features(np.stack([cached[p.content_hash] for p in known])))
+                features = np.stack([cached[p.content_hash] for p in known])
+                emit(known, classifier.predict_features(features), features)
             uncached += [p for p in part if p.content_hash not in cached]
 
     def run_model(batch) -> tuple[np.ndarray | None, np.ndarray]:
@@ -396,7 +400,7 @@ def predict_photos(
         features, probabilities = computed.result()
         if features is not None:
             store_embeddings(batch.items, features, backbone_name=backbone, image_size=size)
-        emit(batch.items, probabilities)
+        emit(batch.items, probabilities, features)
 
     # Three stages overlap: threads decode the next batches, one thread runs the model (TensorFlow
     # releases the GIL), and this thread writes the previous batch's results to the database.
@@ -419,13 +423,32 @@ def predict_photos(
     return report
 
 
+def scenes_of(photos: Sequence[Photo], features: np.ndarray | None, model_version: ModelVersion) -> list[list]:
+    """What each photo shows (ml.scene.scene_words) from its stock backbone features.
+
+    `features` are those features, or None when the model's backbone is fine-tuned (its features
+    no longer fit the ImageNet head): then the photos' cached stock features are used where there
+    are any. [] for a photo without stock features, and for backbones without an ImageNet head.
+    """
+    head = imagenet_head(model_version.backbone)
+    if head is None:
+        return [[] for _ in photos]
+    if features is not None:
+        return [scene_words(p) for p in head.probabilities(features)]
+    cached = load_embeddings(
+        [p.content_hash for p in photos], backbone_name=model_version.backbone, image_size=model_version.image_size
+    )
+    return [scene_words(head.probabilities(cached[p.content_hash])) if p.content_hash in cached else [] for p in photos]
+
+
 def photo_array_for(photo: Photo, model_version: ModelVersion) -> np.ndarray:
     return photo_array(photo, backbone_name=model_version.backbone, image_size=model_version.image_size)
 
 
 @transaction.atomic
-def _write_probabilities(rows: list[tuple[Photo, np.ndarray]], model_version: ModelVersion) -> None:
-    for photo, vector in rows:
+def _write_probabilities(rows: list[tuple[Photo, np.ndarray, list]], model_version: ModelVersion) -> None:
+    for photo, vector, scene in rows:
         photo.probabilities = [round(float(p), 6) for p in vector]
         photo.model_version = model_version
-    Photo.objects.bulk_update([photo for photo, _ in rows], ["probabilities", "model_version"], batch_size=500)
+        photo.scene = scene
+    Photo.objects.bulk_update([row[0] for row in rows], ["probabilities", "model_version", "scene"], batch_size=500)

@@ -111,3 +111,29 @@ def nearest(query: np.ndarray, matrix: np.ndarray, k: int, *, normalised: bool =
     top = np.argpartition(-scores, k - 1)[:k]
     top = top[np.lexsort((top, -scores[top]))]
     return [(int(i), float(scores[i])) for i in top]
+
+
+def nearest_other_distances(unit_vectors: np.ndarray, *, sample: int = 512, seed: int = 0) -> np.ndarray:
+    """Cosine distance (1 - cosine similarity) from rows to their nearest other row.
+
+    Rows must be unit length (unit_rows). Past `sample` rows, a seeded random sample of them is
+    measured against all rows: O(sample * N * D), about 0.1 s at 10,000 rows of 1280 values.
+    """
+    vectors = np.asarray(unit_vectors, dtype=np.float32)
+    n = len(vectors)
+    if n < 2:
+        return np.zeros(0)
+    rows = np.arange(n) if n <= sample else np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    similarities = vectors[rows] @ vectors.T
+    similarities[np.arange(len(rows)), rows] = -np.inf
+    return np.clip(1.0 - similarities.max(axis=1).astype(np.float64), 0.0, 2.0)
+
+
+def far_distance(nearest_distances: np.ndarray, *, percentile: float, floor: float, cap: float) -> float:
+    """The distance past which a new item is farther from its nearest neighbour than `percentile` %
+    of the collection's own items are from theirs, kept between `floor` and `cap` (`cap` when
+    there is nothing to measure)."""
+    distances = np.asarray(nearest_distances, dtype=np.float64)
+    if not len(distances):
+        return cap
+    return float(np.clip(np.percentile(distances, percentile), floor, cap))

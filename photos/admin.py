@@ -61,7 +61,18 @@ class ModelVersionFilter(admin.SimpleListFilter):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ("thumb", "id", "city", "top_3", "credit_line", "licence", "source", "queue_position", "hidden")
+    list_display = (
+        "thumb",
+        "id",
+        "city",
+        "top_3",
+        "shows",
+        "credit_line",
+        "licence",
+        "source",
+        "queue_position",
+        "hidden",
+    )
     list_display_links = ("thumb", "id")
     list_filter = ("hidden", "source", "licence", HasProbabilitiesFilter, ModelVersionFilter, "city__country", "city")
     list_editable = ("hidden",)
@@ -82,14 +93,16 @@ class PhotoAdmin(admin.ModelAdmin):
         "width",
         "height",
         "top_3",
+        "shows",
         "probabilities",
         "model_version",
+        "perceptual_hash",
         "created",
     )
     fieldsets = (
         (None, {"fields": ("preview", "city", "hidden", "title")}),
         ("Credit", {"fields": ("author", "licence", "licence_url", "page_url", "source", "source_url")}),
-        ("Model", {"fields": ("top_3", "model_version", "probabilities")}),
+        ("Model", {"fields": ("top_3", "shows", "model_version", "probabilities")}),
         (
             "Storage",
             {
@@ -100,6 +113,7 @@ class PhotoAdmin(admin.ModelAdmin):
                     "width",
                     "height",
                     "content_hash",
+                    "perceptual_hash",
                     "queue_position",
                     "created",
                 )
@@ -125,6 +139,13 @@ class PhotoAdmin(admin.ModelAdmin):
         if not rows:
             return "not predicted"
         return format_html_join(", ", "{} {}%", ((city.name if city else "?", f"{p * 100:.0f}") for city, p in rows))
+
+    @admin.display(description="shows")
+    def shows(self, obj: Photo) -> str:
+        """What the photo shows by the backbone's ImageNet head (set when it is predicted)."""
+        if not obj.scene:
+            return "—"
+        return format_html_join(", ", "{} {}%", ((word, f"{p * 100:.0f}") for word, p in obj.scene))
 
     @admin.display(description="credit")
     def credit_line(self, obj: Photo) -> str:

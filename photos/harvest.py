@@ -2,7 +2,8 @@
 
 Resumable: photos a city already has from the source count towards N, and candidates whose page
 URL is already a Photo or a recorded reject of that source are skipped without a request. Permanent
-refusals (non-free licence, invalid image, HTTP 4xx, duplicate) are recorded as IngestReject;
+refusals (non-free licence, invalid image, HTTP 4xx, duplicate, the quality gate's: drawings, maps,
+near-duplicates) are recorded as IngestReject;
 transient failures (HTTP 429/5xx after retries, timeouts) are not, so the next run tries again.
 """
 
@@ -30,6 +31,7 @@ class CityHarvest:
     duplicates: int = 0
     skipped: int = 0  # already imported or refused by an earlier run
     rejected: int = 0
+    gated: int = 0  # of the rejected: downloaded, readable, but refused by the quality gate
     failed: int = 0  # transient: retried by the next run
     planned: list[Candidate] = field(default_factory=list)  # dry run: what would be downloaded
     error: str = ""  # why the city's turn ended early
@@ -48,9 +50,30 @@ class HarvestSummary:
     reasons: Counter = field(default_factory=Counter)  # kind of refusal or failure -> count
     stopped: str = ""  # why the whole run stopped early
 
+    @property
+    def gated(self) -> int:
+        return sum(row.gated for row in self.cities)
+
+    @property
+    def gate_share(self) -> float | None:
+        """Share of the readable downloads that the quality gate refused (None when nothing was read)."""
+        seen = sum(row.imported + row.gated for row in self.cities)
+        return self.gated / seen if seen else None
+
     def as_dict(self) -> dict:
         """A JSON-serialisable report (the Celery task's result)."""
-        counters = ("had", "wanted", "found", "imported", "duplicates", "skipped", "rejected", "failed", "missing")
+        counters = (
+            "had",
+            "wanted",
+            "found",
+            "imported",
+            "duplicates",
+            "skipped",
+            "rejected",
+            "gated",
+            "failed",
+            "missing",
+        )
         rows = [
             {
                 "city_id": row.city.pk,
@@ -67,6 +90,8 @@ class HarvestSummary:
             "stopped": self.stopped,
             "cities": rows,
             "reasons": dict(self.reasons),
+            "gated": self.gated,
+            "gate_share": self.gate_share,
         }
 
 
@@ -171,6 +196,7 @@ class _HarvestRun:
             self._record(candidate, f"duplicate of photo {result.photo.pk}")
         else:
             row.rejected += 1
+            row.gated += result.gated
             self.summary.reasons[reason_kind(result.reason)] += 1
         return result.status, result.reason
 

@@ -83,6 +83,17 @@ class Photo(models.Model):
         "ml.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="predicted_photos"
     )
     hidden = models.BooleanField(default=False, help_text="Hidden photos are never served to swipers.")
+    perceptual_hash = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="64-bit DCT hash of the picture (photos.quality): near-duplicates differ in few bits.",
+    )
+    scene = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the photo shows, from the backbone's ImageNet head: [[word, probability], ...].",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     objects = PhotoQuerySet.as_manager()

@@ -13,8 +13,10 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from photos.gate import gate_reason
 from photos.images import ImageRejected, jpeg_bytes, open_checked
 from photos.models import City, IngestReject, Photo
+from photos.quality import perceptual_hash
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 COLLECTION_CACHE_KEY = "photos:collection-version"
@@ -36,6 +38,7 @@ class IngestResult:
     status: str  # "imported" | "duplicate" | "rejected"
     photo: Photo | None = None
     reason: str = ""
+    gated: bool = False  # rejected by the quality gate (photos.gate), not for being a broken file
 
 
 def queue_position_for(content_hash: str) -> int:
@@ -110,11 +113,15 @@ def _record_reject(source: str, reference: str, reason: str) -> None:
         )
 
 
-def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, reference: str = "") -> IngestResult:
+def ingest_photo(
+    *, data: bytes, city: City | None, credit: PhotoCredit, reference: str = "", quality_gate: bool = True
+) -> IngestResult:
     """Validate, hash, store and register one photo. The only way photos enter the collection.
 
-    Same bytes seen before -> "duplicate" (nothing written). Not a sane image -> "rejected" with a
-    reason (recorded against `reference`, a path or URL, so later runs can skip it).
+    Same bytes seen before -> "duplicate" (nothing written). Not a sane image, or refused by the
+    quality gate (photos.gate: a near-duplicate, a drawing, a map, ...) -> "rejected" with a reason
+    (recorded against `reference`, a path or URL, so later runs can skip it). quality_gate=False
+    skips the gate, for generated demo pictures (which are flat drawings on purpose).
     """
     content_hash = hashlib.sha256(data).hexdigest()
     if Photo.objects.filter(content_hash=content_hash).exists():
@@ -126,6 +133,11 @@ def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, referen
     except ImageRejected as error:
         _record_reject(credit.source, reference, str(error))
         return IngestResult("rejected", reason=str(error))
+    picture_hash = perceptual_hash(checked.image)
+    refused = gate_reason(checked.image, perceptual_hash=picture_hash) if quality_gate else None
+    if refused:
+        _record_reject(credit.source, reference, refused)
+        return IngestResult("rejected", reason=refused, gated=True)
 
     original = data if checked.format == "JPEG" and checked.image.getexif().get(0x0112, 1) == 1 else None
     if original is None:
@@ -139,6 +151,7 @@ def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, referen
         width=checked.image.width,
         height=checked.image.height,
         queue_position=queue_position_for(content_hash),
+        perceptual_hash=picture_hash,
         source=credit.source,
         source_url=credit.source_url,
         page_url=credit.page_url,
@@ -167,6 +180,30 @@ def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, referen
     return IngestResult("imported", photo)
 
 
+def hash_unhashed_photos(*, batch_size: int = 200) -> tuple[int, list[tuple[int, str]]]:
+    """Give photos stored before the quality gate their perceptual hash, so near-duplicates of them
+    are refused too. Reads each photo's display rendition. Returns (hashed, [(photo id, why not)])."""
+    hashed, unreadable = 0, []
+    todo = Photo.objects.filter(perceptual_hash=None).only("id", "image", "display_image").order_by("pk")
+    batch: list[Photo] = []
+    for photo in todo.iterator(chunk_size=batch_size):
+        field_file = photo.display_image or photo.image
+        try:
+            with field_file.open("rb") as f:
+                data = f.read()
+            checked = open_checked(data, max_bytes=len(data), max_pixels=settings.CITYVIBES_MAX_IMAGE_PIXELS)
+            photo.perceptual_hash = perceptual_hash(checked.image)
+        except (OSError, ImageRejected) as error:
+            unreadable.append((photo.pk, str(error)))
+            continue
+        batch.append(photo)
+        if len(batch) == batch_size:
+            hashed += Photo.objects.bulk_update(batch, ["perceptual_hash"])
+            batch = []
+    hashed += Photo.objects.bulk_update(batch, ["perceptual_hash"]) if batch else 0
+    return hashed, unreadable
+
+
 @transaction.atomic
 def delete_photo(*, photo: Photo) -> None:
     """Delete a photo and, once that is committed, its files (original, display, thumbnail) from storage.
@@ -190,6 +227,7 @@ class ImportSummary:
     imported: int = 0
     duplicates: int = 0
     rejected: int = 0
+    gated: int = 0  # of the rejected: refused by the quality gate
     reasons: Counter = field(default_factory=Counter)
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
     cities_created: list[str] = field(default_factory=list)
@@ -201,8 +239,15 @@ class ImportSummary:
             self.duplicates += 1
         else:
             self.rejected += 1
+            self.gated += result.gated
             self.reasons[result.reason.split(":")[0].split("(")[0].strip()] += 1
             self.rejected_files.append((reference, result.reason))
+
+    @property
+    def gate_share(self) -> float | None:
+        """Share of the readable images that the quality gate refused (None when none was read)."""
+        seen = self.imported + self.gated
+        return self.gated / seen if seen else None
 
 
 def folder_photo_files(root: Path) -> list[tuple[str, Path]]:
@@ -221,8 +266,12 @@ def import_folder(
     default_country: str = "US",
     on_progress: Callable[[Path], None] | None = None,
     files: Iterable[tuple[str, Path]] | None = None,
+    quality_gate: bool = True,
 ) -> ImportSummary:
-    """Import ROOT/<city name>/*.jpg, creating cities as needed. Re-running imports only what is new."""
+    """Import ROOT/<city name>/*.jpg, creating cities as needed. Re-running imports only what is new.
+
+    quality_gate=False lets generated demo pictures in (see ingest_photo).
+    """
     summary = ImportSummary()
     cities: dict[str, City] = {}
     for folder, path in files if files is not None else folder_photo_files(root):
@@ -238,7 +287,9 @@ def import_folder(
             result = IngestResult("rejected", reason=f"unreadable file: {error.strerror}")
         else:
             credit = PhotoCredit(source="folder")
-            result = ingest_photo(data=data, city=cities[folder], credit=credit, reference=reference)
+            result = ingest_photo(
+                data=data, city=cities[folder], credit=credit, reference=reference, quality_gate=quality_gate
+            )
         summary.add(result, reference)
         if on_progress:
             on_progress(path)

@@ -11,6 +11,10 @@ def isolated_media_and_cache(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # Tests see every photo change at once; tests/test_photo_order.py checks the rebuild interval.
     settings.CITYVIBES_PHOTO_MATRIX_MAX_AGE = 0
+    # The quality gate's statistics check runs on every photo tests make; its ImageNet check (one CNN
+    # pass per photo, about a quarter more CPU for the suite) only where a test turns it on
+    # (tests/test_quality_gate.py).
+    settings.CITYVIBES_PHOTO_CHECKS = ["photos.quality.looks_drawn"]
     cache.clear()
     yield
     cache.clear()

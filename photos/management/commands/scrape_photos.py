@@ -27,6 +27,10 @@ def summary_table(summary: HarvestSummary) -> str:
     lines.append(line("Total", totals))
     for reason, count in summary.reasons.most_common():
         lines.append(f"  {count} × {reason}")
+    if summary.gate_share is not None:
+        readable = sum(row.imported + row.gated for row in summary.cities)
+        share = f"{summary.gate_share:.0%}"
+        lines.append(f"Quality gate: refused {summary.gated} of {readable} readable downloads ({share})")
     return "\n".join(lines)
 
 
