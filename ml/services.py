@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ml.backbones import UnknownBackbone, get_backbone
-from ml.embeddings import ensure_embeddings, load_embeddings, photo_array, store_embeddings
+from ml.embeddings import EmbeddingReport, ensure_embeddings, load_embeddings, photo_array, store_embeddings
 from ml.imagenet import imagenet_head
 from ml.inference import classifier_for
 from ml.models import ModelVersion
@@ -88,27 +88,7 @@ def train_model_version(*, options: TrainingOptions, progress: ProgressFactory =
     if options.val_fraction + options.test_fraction >= 0.9:
         raise TrainingError("validation + test fractions leave too little to train on")
 
-    photos = list(
-        Photo.objects.filter(hidden=False, city__isnull=False)
-        .select_related("city")
-        .only("id", "content_hash", "image", "display_image", "city")
-        .order_by("pk")
-    )
-    photos, skipped = _cities_with_enough(photos, options.min_photos_per_city)
-    report = ensure_embeddings(
-        photos,
-        backbone_name=backbone.name,
-        image_size=image_size,
-        views=1 + options.augment_views,
-        batch_size=options.batch_size,
-        on_progress=progress("embedding", len(photos) * (1 + options.augment_views)),
-    )
-    unreadable_ids = {pk for pk, _ in report.unreadable}
-    photos, more_skipped = _cities_with_enough(
-        [p for p in photos if p.pk not in unreadable_ids], options.min_photos_per_city
-    )
-    skipped.update(more_skipped)
-
+    photos, skipped, report = _embedded_training_photos(options, backbone.name, image_size, progress)
     cities = sorted({p.city for p in photos}, key=lambda c: (c.name, c.region, c.country, c.pk))
     index = {city.pk: i for i, city in enumerate(cities)}
     labels = np.array([index[p.city_id] for p in photos])
@@ -116,27 +96,7 @@ def train_model_version(*, options: TrainingOptions, progress: ProgressFactory =
         labels, val_fraction=options.val_fraction, test_fraction=options.test_fraction, seed=options.seed
     )
     features = _feature_matrix(photos, backbone.name, image_size, view=0)
-    x_train = np.concatenate(
-        [features[split.train]]
-        + [
-            _feature_matrix([photos[i] for i in split.train], backbone.name, image_size, view=v)
-            for v in range(1, 1 + options.augment_views)
-        ]
-    )
-    y_train = np.tile(labels[split.train], 1 + options.augment_views)
-
-    head = build_head(backbone.feature_dim, len(cities), dropout=options.dropout, seed=options.seed)
-    epoch_bar = progress("epochs", options.epochs)
-    history = train_head(
-        head,
-        x_train,
-        y_train,
-        features[split.val],
-        labels[split.val],
-        epochs=options.epochs,
-        batch_size=options.batch_size,
-        on_epoch=lambda epoch, logs: epoch_bar(1),
-    )
+    head, history = _trained_head(photos, labels, split, features, len(cities), backbone, image_size, options, progress)
 
     extractor = None
     if options.fine_tune:
@@ -161,6 +121,58 @@ def train_model_version(*, options: TrainingOptions, progress: ProgressFactory =
     version = _save_version(options, backbone.name, image_size, cities, metrics, head, extractor)
     activated, reason = _maybe_activate(version, options.activate, photos, split.val)
     return TrainingOutcome(version, activated, reason, report.unreadable, skipped)
+
+
+def _trained_head(photos, labels, split, features, n_cities, backbone, image_size, options, progress):
+    """A classifier head trained on the training photos' features (and their augmented views): (head, history)."""
+    x_train = np.concatenate(
+        [features[split.train]]
+        + [
+            _feature_matrix([photos[i] for i in split.train], backbone.name, image_size, view=v)
+            for v in range(1, 1 + options.augment_views)
+        ]
+    )
+    y_train = np.tile(labels[split.train], 1 + options.augment_views)
+    head = build_head(backbone.feature_dim, n_cities, dropout=options.dropout, seed=options.seed)
+    epoch_bar = progress("epochs", options.epochs)
+    history = train_head(
+        head,
+        x_train,
+        y_train,
+        features[split.val],
+        labels[split.val],
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        on_epoch=lambda epoch, logs: epoch_bar(1),
+    )
+    return head, history
+
+
+def _embedded_training_photos(
+    options: TrainingOptions, backbone: str, image_size: int, progress: ProgressFactory
+) -> tuple[list[Photo], dict[str, int], EmbeddingReport]:
+    """The visible labelled photos of cities with enough of them, their backbone features cached
+    (computed where missing); the cities left out, and what the embedding step did."""
+    photos = list(
+        Photo.objects.filter(hidden=False, city__isnull=False)
+        .select_related("city")
+        .only("id", "content_hash", "image", "display_image", "city")
+        .order_by("pk")
+    )
+    photos, skipped = _cities_with_enough(photos, options.min_photos_per_city)
+    report = ensure_embeddings(
+        photos,
+        backbone_name=backbone,
+        image_size=image_size,
+        views=1 + options.augment_views,
+        batch_size=options.batch_size,
+        on_progress=progress("embedding", len(photos) * (1 + options.augment_views)),
+    )
+    unreadable_ids = {pk for pk, _ in report.unreadable}
+    photos, more_skipped = _cities_with_enough(
+        [p for p in photos if p.pk not in unreadable_ids], options.min_photos_per_city
+    )
+    return photos, {**skipped, **more_skipped}, report
 
 
 def _cities_with_enough(photos: list[Photo], minimum: int) -> tuple[list[Photo], dict[str, int]]:
@@ -359,68 +371,87 @@ def predict_photos(
     model_version = model_version or ModelVersion.objects.filter(is_active=True).first()
     if model_version is None:
         raise TrainingError("no active model version: train one with manage.py train_model --activate")
-    classifier = classifier_for(model_version)
-    backbone, size = model_version.backbone, model_version.image_size
     todo = list(photos_to_predict(model_version, redo_all=redo_all))
-    report = PredictReport(model_version=model_version.name, todo=len(todo))
-    advance = progress("predicting", len(todo))
-    pending: list[tuple[Photo, np.ndarray, list]] = []
+    run = _PredictionRun(model_version, PredictReport(model_version.name, todo=len(todo)), chunk_size=chunk_size)
+    run.advance = progress("predicting", len(todo))
+    uncached = todo if run.classifier.fine_tuned else run.predict_cached(todo)
+    run.predict_from_images(uncached, batch_size=batch_size)
+    run.flush()
+    bump_collection_version()
+    return run.report
 
-    def emit(photos: Sequence[Photo], probabilities: np.ndarray, features: np.ndarray | None) -> None:
-        pending.extend(zip(photos, probabilities, scenes_of(photos, features, model_version)))
-        if len(pending) >= chunk_size:
-            flush()
-        advance(len(photos))
 
-    def flush() -> None:
-        if pending:
-            _write_probabilities(pending, model_version)
-            report.predicted += len(pending)
-            pending.clear()
+class _PredictionRun:
+    """One predict_photos run: results wait in `pending` and are committed every `chunk_size` photos."""
 
-    uncached = todo
-    if not classifier.fine_tuned:
-        uncached = []
-        for start in range(0, len(todo), chunk_size):
-            part = todo[start : start + chunk_size]
-            cached = load_embeddings([p.content_hash for p in part], backbone_name=backbone, image_size=size)
+    def __init__(self, model_version: ModelVersion, report: PredictReport, *, chunk_size: int):
+        self.model_version, self.report, self.chunk_size = model_version, report, chunk_size
+        self.classifier = classifier_for(model_version)
+        self.pending: list[tuple[Photo, np.ndarray, list]] = []
+        self.advance: Callable[[int], None] = lambda n: None
+
+    def emit(self, photos: Sequence[Photo], probabilities: np.ndarray, features: np.ndarray | None) -> None:
+        self.pending.extend(zip(photos, probabilities, scenes_of(photos, features, self.model_version)))
+        if len(self.pending) >= self.chunk_size:
+            self.flush()
+        self.advance(len(photos))
+
+    def flush(self) -> None:
+        if self.pending:
+            _write_probabilities(self.pending, self.model_version)
+            self.report.predicted += len(self.pending)
+            self.pending.clear()
+
+    def predict_cached(self, todo: list[Photo]) -> list[Photo]:
+        """Predict the photos whose stock backbone features are cached (the head alone); the rest."""
+        version, uncached = self.model_version, []
+        for start in range(0, len(todo), self.chunk_size):
+            part = todo[start : start + self.chunk_size]
+            cached = load_embeddings(
+                [p.content_hash for p in part], backbone_name=version.backbone, image_size=version.image_size
+            )
             known = [p for p in part if p.content_hash in cached]
             if known:
                 features = np.stack([cached[p.content_hash] for p in known])
-                emit(known, classifier.predict_features(features), features)
+                self.emit(known, self.classifier.predict_features(features), features)
             uncached += [p for p in part if p.content_hash not in cached]
+        return uncached
 
-    def run_model(batch) -> tuple[np.ndarray | None, np.ndarray]:
-        if classifier.fine_tuned:
-            return None, classifier.predict_arrays(batch.arrays)
-        features = classifier.features(batch.arrays)
-        return features, classifier.predict_features(features)
+    def predict_from_images(self, photos: list[Photo], *, batch_size: int) -> None:
+        """Three stages overlap: threads decode the next batches, one thread runs the model (TensorFlow
+        releases the GIL), and this thread writes the previous batch's results to the database."""
+        in_flight: tuple | None = None
+        batches = prefetched_batches(
+            photos,
+            lambda p: photo_array_for(p, self.model_version),
+            batch_size=batch_size,
+            first_batch_size=min(8, batch_size),
+        )
+        with ThreadPoolExecutor(max_workers=1) as model_thread:
+            for batch in batches:
+                self.report.unreadable += [(p.pk, reason) for p, reason in batch.failed]
+                self.advance(len(batch.failed))
+                if batch.arrays is None:
+                    continue
+                computing = (batch, model_thread.submit(self._run_model, batch))
+                if in_flight:
+                    self._record(*in_flight)
+                in_flight = computing
+            if in_flight:
+                self._record(*in_flight)
 
-    def record(batch, computed: Future) -> None:
+    def _run_model(self, batch) -> tuple[np.ndarray | None, np.ndarray]:
+        if self.classifier.fine_tuned:
+            return None, self.classifier.predict_arrays(batch.arrays)
+        features = self.classifier.features(batch.arrays)
+        return features, self.classifier.predict_features(features)
+
+    def _record(self, batch, computed: Future) -> None:
         features, probabilities = computed.result()
         if features is not None:
-            store_embeddings(batch.items, features, backbone_name=backbone, image_size=size)
-        emit(batch.items, probabilities, features)
-
-    # Three stages overlap: threads decode the next batches, one thread runs the model (TensorFlow
-    # releases the GIL), and this thread writes the previous batch's results to the database.
-    load = lambda p: photo_array_for(p, model_version)  # noqa: E731
-    in_flight: tuple | None = None
-    with ThreadPoolExecutor(max_workers=1) as model_thread:
-        for batch in prefetched_batches(uncached, load, batch_size=batch_size, first_batch_size=min(8, batch_size)):
-            report.unreadable += [(p.pk, reason) for p, reason in batch.failed]
-            advance(len(batch.failed))
-            if batch.arrays is None:
-                continue
-            computing = (batch, model_thread.submit(run_model, batch))
-            if in_flight:
-                record(*in_flight)
-            in_flight = computing
-        if in_flight:
-            record(*in_flight)
-    flush()
-    bump_collection_version()
-    return report
+            version = self.model_version
+            store_embeddings(batch.items, features, backbone_name=version.backbone, image_size=version.image_size)
+        self.emit(batch.items, probabilities, features)
 
 
 def scenes_of(photos: Sequence[Photo], features: np.ndarray | None, model_version: ModelVersion) -> list[list]:
