@@ -196,7 +196,7 @@ API_MAX_JSON_BODY_BYTES = 4096
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["cityvibes_site.api_auth.CsrfEnforcingSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["cityvibes_site.api_parsers.JSONBodyParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cityvibes_site.api_errors.json_exception_handler",

@@ -160,6 +160,16 @@ def test_it_rejects_an_oversized_body_with_400(api_client, collection):
     assert Swipe.objects.count() == 0
 
 
+@pytest.mark.parametrize("path", ["/api/swipes", "/api/swipes/undo", "/api/reset"])
+def test_it_rejects_deeply_nested_json_with_400_and_writes_nothing(api_client, collection, path):
+    api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True})
+    nested = "[" * 1000 + "]" * 1000  # 2 KB: under the size limit, over Python's recursion limit
+    assert_json_error(api_client.post_json(path, raw=nested), 400, "nested too deeply")
+    swiper = UserSwipeData.objects.get()
+    assert swiper.swipe_count == 1
+    assert Swipe.objects.filter(retracted_at=None).count() == Swipe.objects.count() == 1
+
+
 @pytest.mark.parametrize("query", ["n=0", "n=51", "n=abc", "n="])
 def test_it_rejects_bad_batch_sizes_with_400(api_client, collection, query):
     assert_json_error(api_client.get(f"/api/photos/next?{query}"), 400, "between 1 and 50")
