@@ -75,6 +75,25 @@ def city_get_or_create(*, name: str, country: str, region: str = "", **details: 
     return City.objects.create(name=name, country=country, region=region, slug=slug, **details), True
 
 
+class FolderNameRejected(ValueError):
+    """A folder's name does not fit a City (str(error) says why in one line)."""
+
+
+def city_fields_problem(*, name: str, region: str, country: str) -> str:
+    """Why a City cannot have this name, region and country ("" if it can): checked here, because SQLite
+    would store a 3-letter country and PostgreSQL would stop the whole import with a DataError."""
+    longest = {field: City._meta.get_field(field).max_length for field in ("name", "region")}
+    if not name:
+        return "no city name"
+    if len(name) > longest["name"]:
+        return f"the name is longer than {longest['name']} characters"
+    if len(region) > longest["region"]:
+        return f'the region "{region}" is longer than {longest["region"]} characters'
+    if len(country) != 2 or not (country.isascii() and country.isalpha()):
+        return f'the country "{country}" is not a two-letter ISO code (e.g. US)'
+    return ""
+
+
 def city_from_folder_name(folder: str, *, default_country: str) -> tuple[City, bool]:
     """City for a folder in the prototype's layout, created if missing.
 
@@ -89,6 +108,9 @@ def city_from_folder_name(folder: str, *, default_country: str) -> tuple[City, b
         name = name.title()
     region = parts[1].upper() if len(parts) > 1 else ""
     country = (parts[2] if len(parts) > 2 and parts[2] else default_country).upper()
+    problem = city_fields_problem(name=name, region=region, country=country)
+    if problem:
+        raise FolderNameRejected(f'folder "{folder}" cannot be a city: {problem}')
 
     candidates = City.objects.filter(country=country, name__iexact=name)
     if region:
@@ -224,22 +246,38 @@ def import_folder(
 ) -> ImportSummary:
     """Import ROOT/<city name>/*.jpg, creating cities as needed. Re-running imports only what is new."""
     summary = ImportSummary()
-    cities: dict[str, City] = {}
+    cities: dict[str, City | str] = {}  # a folder's city, or why its name cannot be one
     for folder, path in files if files is not None else folder_photo_files(root):
         if folder not in cities:
-            city, created = city_from_folder_name(folder, default_country=default_country)
-            cities[folder] = city
-            if created:
-                summary.cities_created.append(city.display_name)
+            cities[folder] = _city_for_folder(folder, default_country=default_country, summary=summary)
         reference = str(path.relative_to(root))
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            result = IngestResult("rejected", reason=f"unreadable file: {error.strerror}")
-        else:
-            credit = PhotoCredit(source="folder")
-            result = ingest_photo(data=data, city=cities[folder], credit=credit, reference=reference)
+        result = _import_folder_file(path, city=cities[folder], reference=reference)
         summary.add(result, reference)
         if on_progress:
             on_progress(path)
     return summary
+
+
+def _city_for_folder(folder: str, *, default_country: str, summary: ImportSummary) -> City | str:
+    """The folder's city (created if missing, and counted), or why the folder's name cannot be a city."""
+    try:
+        city, created = city_from_folder_name(folder, default_country=default_country)
+    except FolderNameRejected as error:
+        return str(error)
+    if created:
+        summary.cities_created.append(city.display_name)
+    return city
+
+
+def _import_folder_file(path: Path, *, city: City | str, reference: str) -> IngestResult:
+    """One file of a folder import; refused (and recorded) unread when its folder cannot be a city."""
+    if isinstance(city, str):
+        problem = city
+    else:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            return IngestResult("rejected", reason=f"unreadable file: {error.strerror}")
+        return ingest_photo(data=data, city=city, credit=PhotoCredit(source="folder"), reference=reference)
+    _record_reject("folder", reference, problem)
+    return IngestResult("rejected", reason=problem)

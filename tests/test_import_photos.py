@@ -75,6 +75,27 @@ def test_it_rejects_broken_files_with_reasons_and_keeps_going(photo_dir):
     }
 
 
+@pytest.mark.parametrize(
+    "folder, reason",
+    [
+        ("Springfield, Illinois, USA", 'the country "USA" is not a two-letter ISO code'),
+        ("Springfield, " + "R" * 21 + ", US", "longer than 20 characters"),
+        ("N" * 121, "the name is longer than 120 characters"),
+    ],
+)
+def test_it_rejects_a_folder_whose_name_cannot_be_a_city_and_goes_on(tmp_path, folder, reason):
+    for city in ("Austin", folder, "Tulsa"):  # the bad folder is imported second
+        (tmp_path / city).mkdir()
+        (tmp_path / city / "a.jpg").write_bytes(image_bytes())
+    output = run(str(tmp_path))
+    assert "Imported 2, duplicates 0, rejected 1" in output
+    assert f'rejected 1: folder "{folder}" cannot be a city' in output
+    assert sorted(City.objects.values_list("name", flat=True)) == ["Austin", "Tulsa"]
+    reject = IngestReject.objects.get()
+    assert (reject.source, reject.reference) == ("folder", f"{folder}/a.jpg")
+    assert reason in reject.reason
+
+
 def test_it_refuses_a_decompression_bomb(tmp_path, settings):
     settings.CITYVIBES_MAX_IMAGE_PIXELS = 1_000_000
     (tmp_path / "Denver").mkdir()
