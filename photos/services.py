@@ -228,9 +228,14 @@ class ImportSummary:
 
 
 def folder_photo_files(root: Path) -> list[tuple[str, Path]]:
-    """(city folder name, file) for every image file in ROOT/<city>/..., sorted for a stable order."""
+    """(city folder name, file) for every image file in ROOT/<city>/..., sorted for a stable order.
+
+    A city folder that is a link to a folder outside ROOT is not followed.
+    """
     found = []
     for city_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not _inside(root, city_dir):
+            continue
         for path in sorted(city_dir.rglob("*")):
             if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
                 found.append((city_dir.name, path))
@@ -251,7 +256,7 @@ def import_folder(
         if folder not in cities:
             cities[folder] = _city_for_folder(folder, default_country=default_country, summary=summary)
         reference = str(path.relative_to(root))
-        result = _import_folder_file(path, city=cities[folder], reference=reference)
+        result = _import_folder_file(path, city=cities[folder], reference=reference, root=root)
         summary.add(result, reference)
         if on_progress:
             on_progress(path)
@@ -269,15 +274,24 @@ def _city_for_folder(folder: str, *, default_country: str, summary: ImportSummar
     return city
 
 
-def _import_folder_file(path: Path, *, city: City | str, reference: str) -> IngestResult:
-    """One file of a folder import; refused (and recorded) unread when its folder cannot be a city."""
+def _inside(root: Path, path: Path) -> bool:
+    """Whether path, links followed, is still in ROOT."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _import_folder_file(path: Path, *, city: City | str, reference: str, root: Path) -> IngestResult:
+    """One file of a folder import. Refused (and recorded) unread when its folder cannot be a city or
+    it is a link leading out of ROOT (import_photos must not read /etc/passwd for whoever made the link)."""
     if isinstance(city, str):
         problem = city
+    elif not _inside(root, path):
+        problem = "a link to a file outside the folder (not followed)"
     else:
         try:
             data = path.read_bytes()
         except OSError as error:
-            return IngestResult("rejected", reason=f"unreadable file: {error.strerror}")
-        return ingest_photo(data=data, city=city, credit=PhotoCredit(source="folder"), reference=reference)
+            problem = f"unreadable file: {error.strerror}"
+        else:
+            return ingest_photo(data=data, city=city, credit=PhotoCredit(source="folder"), reference=reference)
     _record_reject("folder", reference, problem)
     return IngestResult("rejected", reason=problem)
