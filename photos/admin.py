@@ -128,9 +128,9 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="credit")
     def credit_line(self, obj: Photo) -> str:
-        if obj.page_url:
+        if obj.page_link:
             return format_html(
-                '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_url, obj.author or "source"
+                '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_link, obj.author or "source"
             )
         return obj.author or "—"
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from photos.images import ImageRejected, jpeg_bytes, open_checked
+from photos.links import web_url
 from photos.models import City, IngestReject, Photo
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
@@ -162,11 +163,11 @@ def ingest_photo(*, data: bytes, city: City | None, credit: PhotoCredit, referen
         height=checked.image.height,
         queue_position=queue_position_for(content_hash),
         source=credit.source,
-        source_url=credit.source_url,
-        page_url=credit.page_url,
+        source_url=web_url(credit.source_url),
+        page_url=web_url(credit.page_url),
         author=credit.author[:300],
         licence=credit.licence[:100],
-        licence_url=credit.licence_url,
+        licence_url=web_url(credit.licence_url),
         title=credit.title[:300],
     )
     photo.image.save("original.jpg", ContentFile(original), save=False)
