@@ -231,6 +231,9 @@ CITYVIBES_DISPLAY_MAX_SIDE = int(os.environ.get("CITYVIBES_DISPLAY_MAX_SIDE", "8
 CITYVIBES_THUMB_MAX_SIDE = 240
 CITYVIBES_MAX_UPLOAD_BYTES = int(os.environ.get("CITYVIBES_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
 CITYVIBES_MAX_IMAGE_PIXELS = int(os.environ.get("CITYVIBES_MAX_IMAGE_PIXELS", str(50_000_000)))
+# Identify decodes a baseline JPEG at 1/2 to 1/8 scale; anything else (PNG, WebP, a progressive JPEG...) must
+# be decoded in full first, and is refused above this many pixels (memory: README, "Security").
+CITYVIBES_IDENTIFY_MAX_PIXELS = int(os.environ.get("CITYVIBES_IDENTIFY_MAX_PIXELS", str(12_000_000)))
 CITYVIBES_ML_CACHE_DIR = Path(os.environ.get("CITYVIBES_ML_CACHE_DIR", BASE_DIR / "var" / "ml-cache"))
 # Rate limits per swiper (cityvibes_site/throttling.py): "N/s", "N/min", "N/hour", "N/day" or "off". The counts
 # live in the cache: set CACHE_URL=redis://... so all gunicorn workers share them.

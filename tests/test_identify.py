@@ -154,6 +154,15 @@ def test_it_refuses_a_decompression_bomb(api_client, settings):
     assert not Photo.objects.exists()
 
 
+def test_it_refuses_a_png_with_more_pixels_than_it_decodes_in_full(api_client, settings):
+    settings.CITYVIBES_IDENTIFY_MAX_PIXELS = 1_000_000  # 12 MP by default; a PNG cannot be decoded at reduced size
+    png = io.BytesIO()
+    Image.new("RGBA", (2000, 1000), (20, 120, 200, 255)).save(png, format="PNG")  # 10 KB
+    response = identify(api_client, data=png.getvalue(), filename="big.png")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("image rejected: too many pixels for a PNG image (2000x1000")
+
+
 def noisy_png() -> bytes:
     """An incompressible image of well over 100 KB."""
     buffer = io.BytesIO()
