@@ -40,11 +40,23 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+SHARED_CACHE = "redis://127.0.0.1:6379/1"  # docs/deploy.md's CACHE_URL (the check does not connect to it)
+
+
 def test_it_passes_the_deploy_checks_with_production_settings(tmp_path):
-    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    result = manage(production_env(tmp_path, CACHE_URL=SHARED_CACHE), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_it_warns_when_each_worker_would_count_rate_limits_on_its_own(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")  # no CACHE_URL
+    assert result.returncode == 1
+    assert "cityvibes.W001" in result.stderr and "CACHE_URL" in result.stderr
+
+    rates_off = production_env(tmp_path, CITYVIBES_RATE_SWIPES="off", CITYVIBES_RATE_IDENTIFY="off")
+    assert "cityvibes.W001" not in manage(rates_off, "check", "--deploy").stderr
 
 
 def test_it_warns_when_https_protections_are_switched_off(tmp_path):
