@@ -110,6 +110,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Failed log-ins per account and per address (cityvibes_site/login_throttle.py): refused for the rest of
+# the window once over; 0 turns a limit off. Counted in the cache, like the rate limits.
+AUTHENTICATION_BACKENDS = ["cityvibes_site.login_throttle.LoginThrottledBackend"]
+CITYVIBES_LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("CITYVIBES_LOGIN_FAILURES_PER_ACCOUNT", "5"))
+CITYVIBES_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("CITYVIBES_LOGIN_FAILURES_PER_ADDRESS", "20"))
+CITYVIBES_LOGIN_WINDOW_SECONDS = int(os.environ.get("CITYVIBES_LOGIN_WINDOW_SECONDS", "900"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "swipes:swipe"
 LOGOUT_REDIRECT_URL = "swipes:swipe"

@@ -55,7 +55,13 @@ def test_it_warns_when_each_worker_would_count_rate_limits_on_its_own(tmp_path):
     assert result.returncode == 1
     assert "cityvibes.W001" in result.stderr and "CACHE_URL" in result.stderr
 
-    rates_off = production_env(tmp_path, CITYVIBES_RATE_SWIPES="off", CITYVIBES_RATE_IDENTIFY="off")
+    rates_off = production_env(
+        tmp_path,
+        CITYVIBES_RATE_SWIPES="off",
+        CITYVIBES_RATE_IDENTIFY="off",
+        CITYVIBES_LOGIN_FAILURES_PER_ACCOUNT="0",
+        CITYVIBES_LOGIN_FAILURES_PER_ADDRESS="0",
+    )
     assert "cityvibes.W001" not in manage(rates_off, "check", "--deploy").stderr
 
 
