@@ -55,7 +55,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so it also sees failures of the middleware below: database outage -> 503, not 500.
+    # Content-Security-Policy and Permissions-Policy on every response, the 503s below included.
+    "cityvibes_site.security_headers.SecurityHeadersMiddleware",
+    # Before the rest, so it also sees failures of the middleware below: database outage -> 503, not 500.
     "cityvibes_site.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves STATIC_ROOT under gunicorn: compressed, and hashed names cached for a year.
@@ -264,7 +266,11 @@ if not DEBUG:
     # HSTS starts short (60 s, easy to undo); raise to 31536000 once every subdomain serves HTTPS.
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "60"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # "preload" asks browsers to hard-code HTTPS for the domain; the preload list wants a max-age of a year at
+    # least, so it is sent only with one. Below that, Django's reminder to preload (W021) is beside the point.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True) and SECURE_HSTS_SECONDS >= 31_536_000
+    if SECURE_HSTS_SECONDS < 31_536_000:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     # Behind a TLS-terminating proxy: gunicorn already trusts X-Forwarded-Proto from FORWARDED_ALLOW_IPS
     # (cityvibes_site/gunicorn.conf.py). For other servers, name the header the proxy sets, e.g.
     # DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (only if the proxy overwrites it on every request).

@@ -25,6 +25,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
     exclude = ("metrics",)
     actions = ["activate"]
 
+    class Media:
+        css = {"all": ["css/admin.css"]}  # the metrics box
+
     @admin.display(description="cities")
     def city_count(self, obj: ModelVersion) -> int:
         return len(obj.cities or [])
@@ -39,7 +42,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="metrics")
     def metrics_pretty(self, obj: ModelVersion) -> str:
-        return format_html("<pre style='max-height:480px;overflow:auto'>{}</pre>", json.dumps(obj.metrics, indent=2))
+        return format_html("<pre class='cityvibes-metrics'>{}</pre>", json.dumps(obj.metrics, indent=2))
 
     @admin.action(description="Make the selected version the active one")
     def activate(self, request, queryset):

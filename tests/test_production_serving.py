@@ -72,6 +72,31 @@ def test_it_warns_when_https_protections_are_switched_off(tmp_path):
     assert "security.W004" in result.stderr and "security.W008" in result.stderr
 
 
+def production_answer(env: dict[str, str], path: str = "/healthz", **request) -> dict:
+    """Status, headers and body of one request to the app with these settings (Django's test client in
+    `manage.py shell`, so the settings module reads the environment as a server would)."""
+    request = {"secure": True, "HTTP_HOST": "localhost", **request}
+    code = (
+        "import json; from django.test import Client; "
+        f"r = Client().generic({request.pop('method', 'GET')!r}, {path!r}, **{request!r}); "
+        "print(json.dumps({'status': r.status_code, 'headers': dict(r.headers), 'body': r.content.decode()}))"
+    )
+    result = manage(env, "shell", "-c", code)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "max_age, hsts",
+    [("60", "max-age=60; includeSubDomains"), ("31536000", "max-age=31536000; includeSubDomains; preload")],
+)
+def test_it_asks_for_hsts_preload_only_with_a_max_age_of_a_year(tmp_path, max_age, hsts):
+    env = production_env(tmp_path, CACHE_URL=SHARED_CACHE, DJANGO_SECURE_HSTS_SECONDS=max_age)
+    assert production_answer(env)["headers"]["Strict-Transport-Security"] == hsts
+    check = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 @pytest.mark.parametrize(
     "command",
     [
