@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "cityvibes_site.security_headers.SecurityHeadersMiddleware",
     # Before the rest, so it also sees failures of the middleware below: database outage -> 503, not 500.
     "cityvibes_site.middleware.DatabaseUnavailableMiddleware",
+    # Every /api/ answer is JSON; plain HTTP is a 400 there (so this goes above SecurityMiddleware's redirect).
+    "cityvibes_site.middleware.ApiAnswersJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves STATIC_ROOT under gunicorn: compressed, and hashed names cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",

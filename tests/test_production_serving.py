@@ -97,6 +97,20 @@ def test_it_asks_for_hsts_preload_only_with_a_max_age_of_a_year(tmp_path, max_ag
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_plain_http_to_the_api_is_a_json_400_and_pages_are_redirected(tmp_path):
+    env = production_env(tmp_path, CACHE_URL=SHARED_CACHE)
+    api = production_answer(env, "/api/swipes", method="POST", secure=False)
+    assert api["status"] == 400 and api["headers"]["Content-Type"] == "application/json"
+    assert json.loads(api["body"]) == {"error": "HTTPS required: send API requests to https://", "detail": None}
+    page = production_answer(env, "/results/", secure=False)
+    assert page["status"] == 301 and page["headers"]["Location"] == "https://localhost/results/"
+
+
+def test_a_bad_host_in_production_is_a_json_400_under_the_api(tmp_path):
+    answer = production_answer(production_env(tmp_path), "/api/photos/next", HTTP_HOST="elsewhere.example")
+    assert answer["status"] == 400 and json.loads(answer["body"]) == {"error": "bad request", "detail": None}
+
+
 @pytest.mark.parametrize(
     "command",
     [
