@@ -1,8 +1,11 @@
 """The JSON API: each endpoint's happy path and each kind of bad input."""
 
+import json
+
 import pytest
 
 from swipes.models import Swipe, UserSwipeData
+from tests.clients import browser
 from tests.factories import make_city, make_photo
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +182,23 @@ def test_it_rejects_a_swipe_without_the_csrf_token(api_client, collection):
     response = api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True}, csrf=False)
     assert_json_error(response, 403, "CSRF")
     assert Swipe.objects.count() == 0
+
+
+def test_it_says_what_is_missing_when_an_https_request_names_no_origin(collection):
+    tab = browser()
+    body = json.dumps({"photo": collection[2][0].pk, "liked": True})
+
+    def swipe(**headers):
+        return tab.post("/api/swipes", body, content_type="application/json", secure=True, **headers)
+
+    no_origin = swipe(HTTP_X_CSRFTOKEN=tab.csrf_token)  # a valid token, and neither Origin nor Referer
+    assert_json_error(no_origin, 403, "over HTTPS, send an Origin or Referer header naming this site")
+    assert "X-CSRFToken" not in no_origin.json()["error"]
+    elsewhere = swipe(HTTP_X_CSRFTOKEN=tab.csrf_token, HTTP_ORIGIN="https://elsewhere.example")
+    assert_json_error(elsewhere, 403, "the Origin or Referer header names another site")
+    assert_json_error(swipe(HTTP_ORIGIN="https://testserver"), 403, "X-CSRFToken header")
+    assert swipe(HTTP_X_CSRFTOKEN=tab.csrf_token, HTTP_ORIGIN="https://testserver").status_code == 201
+    assert Swipe.objects.count() == 1
 
 
 def test_it_publishes_an_openapi_schema_for_every_endpoint(client):
