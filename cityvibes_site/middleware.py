@@ -107,6 +107,8 @@ class ApiAnswersJsonMiddleware:
 
     - Plain HTTP while SECURE_SSL_REDIRECT is on: 400, not SecurityMiddleware's 301 (a client following a
       301 sends a POST again as a GET, without its body). List this middleware above SecurityMiddleware.
+    - A chunked body (no Content-Length): 411. Django reads such a body as empty, so a swipe would be
+      answered "photo: This field is required".
     - Any other error that is not JSON (an unknown /api/ path, a Host header not in ALLOWED_HOSTS, Django's
       500 page, DEBUG's HTML pages): the same status with a JSON body.
     """
@@ -119,6 +121,9 @@ class ApiAnswersJsonMiddleware:
             return self.get_response(request)
         if settings.SECURE_SSL_REDIRECT and not request.is_secure():
             return JsonResponse(error_body("HTTPS required: send API requests to https://"), status=400)
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            message = "length required: send the body with a Content-Length header, not chunked"
+            return JsonResponse(error_body(message), status=411)
         response = self.get_response(request)
         if response.status_code >= 400 and not is_json(response) and not response.streaming:
             response.content = json.dumps(error_body(HTTPStatus(response.status_code).phrase.lower()))

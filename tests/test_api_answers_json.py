@@ -27,3 +27,16 @@ def test_a_host_header_not_allowed_is_a_json_400(client):
 def test_pages_keep_their_html_errors(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_a_chunked_body_is_a_411_not_an_empty_body(api_client):
+    # What gunicorn hands Django for "Transfer-Encoding: chunked": no CONTENT_LENGTH, so Django reads nothing.
+    response = api_client.generic(
+        "POST",
+        "/api/swipes",
+        b"",
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_X_CSRFTOKEN=api_client.cookies["csrftoken"].value,
+    )
+    assert_json_error(response, 411, "length required: send the body with a Content-Length header, not chunked")
