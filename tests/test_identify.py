@@ -143,6 +143,8 @@ def test_it_refuses_bad_input_with_a_json_400_and_stores_nothing(api_client, set
 def test_it_names_the_bad_field(api_client):
     body = identify(api_client, data=image_bytes(), top_k="abc").json()
     assert "top_k" in body["detail"]
+    arabic_indic_three = identify(api_client, data=image_bytes(), top_k="\u0663")
+    assert arabic_indic_three.status_code == 400 and "top_k" in arabic_indic_three.json()["detail"]
     assert "image" in identify(api_client, data=None).json()["detail"]
 
 

@@ -173,9 +173,14 @@ def test_it_rejects_deeply_nested_json_with_400_and_writes_nothing(api_client, c
     assert Swipe.objects.filter(retracted_at=None).count() == Swipe.objects.count() == 1
 
 
-@pytest.mark.parametrize("query", ["n=0", "n=51", "n=abc", "n="])
+@pytest.mark.parametrize("query", ["n=0", "n=51", "n=abc", "n=", "n=\u0663", "n=\uff13", "n=\u00b2", "n= 3"])
 def test_it_rejects_bad_batch_sizes_with_400(api_client, collection, query):
     assert_json_error(api_client.get(f"/api/photos/next?{query}"), 400, "between 1 and 50")
+
+
+def test_it_takes_only_ascii_digits_for_a_number_of_results(api_client, collection):
+    assert_json_error(api_client.get("/api/results?limit=\u0663"), 400, "between 1 and 100")  # an Arabic-Indic 3
+    assert api_client.get("/api/results?limit=3").status_code == 200
 
 
 def test_it_rejects_a_swipe_without_the_csrf_token(api_client, collection):
