@@ -9,6 +9,7 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
+from django.middleware import csrf
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -73,7 +74,20 @@ def json_exception_handler(exc, context):
         detail = None
     else:
         message = str(exc)
-    if isinstance(exc, exceptions.PermissionDenied) and "CSRF" in message:
-        message = "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header"
+    if isinstance(exc, exceptions.PermissionDenied) and message.startswith("CSRF Failed: "):
+        reason = message.removeprefix("CSRF Failed: ")
+        message, detail = csrf_failure_message(reason), {"reason": reason}
     response.data = error_body(message, detail)
     return response
+
+
+def csrf_failure_message(reason: str) -> str:
+    """What is missing, in words, from Django's reason for refusing the CSRF check (DRF passes it on)."""
+    if reason == csrf.REASON_NO_REFERER:  # over HTTPS, neither Origin nor Referer was sent
+        return "CSRF check failed: over HTTPS, send an Origin or Referer header naming this site (browsers do)"
+    if reason.startswith(("Origin checking failed", "Referer checking failed")):
+        return (
+            "CSRF check failed: the Origin or Referer header names another site (a site of yours belongs in "
+            "DJANGO_CSRF_TRUSTED_ORIGINS)"
+        )
+    return "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header"

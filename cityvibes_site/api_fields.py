@@ -27,10 +27,20 @@ def query_int(request, name: str, *, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ParseError(f"{name} must be an integer between {low} and {high}") from None
-    if not low <= value <= high:
+    if not is_ascii_digits(raw) or not low <= int(raw) <= high:
         raise ParseError(f"{name} must be an integer between {low} and {high}")
-    return value
+    return int(raw)
+
+
+def is_ascii_digits(text: str) -> bool:
+    """0-9 only: int() and str.isdigit() also take "٣" (Arabic-Indic 3), "３" or "²"."""
+    return text.isascii() and text.isdigit()
+
+
+class AsciiIntegerField(serializers.IntegerField):
+    """An integer form field written in ASCII digits (DRF's IntegerField reads "٣" as 3)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not is_ascii_digits(data.strip().removeprefix("-")):
+            self.fail("invalid")
+        return super().to_internal_value(data)

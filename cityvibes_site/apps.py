@@ -8,5 +8,5 @@ class SiteConfig(AppConfig):
     verbose_name = "City Vibes site"
 
     def ready(self) -> None:
-        # Registers the OpenAPI auth extension and the rate settings' system check.
-        from cityvibes_site import api_auth, throttling  # noqa: F401
+        # Registers the OpenAPI auth extension, the rate settings' system checks, the failed log-in counter.
+        from cityvibes_site import api_auth, login_throttle, throttling  # noqa: F401

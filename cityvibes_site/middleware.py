@@ -16,8 +16,10 @@ finishes, and CONN_HEALTH_CHECKS (settings) checks a persistent connection befor
 the first request after a restart reconnects.
 """
 
+import json
 import sys
 import time
+from http import HTTPStatus
 
 from django.conf import settings
 from django.core.signals import got_request_exception
@@ -29,6 +31,7 @@ from cityvibes_site.api_errors import (
     DATABASE_ERRORS,
     DATABASE_RETRY_AFTER_SECONDS,
     database_unavailable_body,
+    error_body,
     log_database_unavailable,
 )
 
@@ -97,3 +100,39 @@ class DatabaseUnavailableMiddleware:
             log_database_unavailable(exception)
             return database_unavailable_response(request)
         return None
+
+
+class ApiAnswersJsonMiddleware:
+    """Every answer under /api/ is JSON in the error format, also the ones Django makes outside the views.
+
+    - Plain HTTP while SECURE_SSL_REDIRECT is on: 400, not SecurityMiddleware's 301 (a client following a
+      301 sends a POST again as a GET, without its body). List this middleware above SecurityMiddleware.
+    - A chunked body (no Content-Length): 411. Django reads such a body as empty, so a swipe would be
+      answered "photo: This field is required".
+    - Any other error that is not JSON (an unknown /api/ path, a Host header not in ALLOWED_HOSTS, Django's
+      500 page, DEBUG's HTML pages): the same status with a JSON body.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return JsonResponse(error_body("HTTPS required: send API requests to https://"), status=400)
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            message = "length required: send the body with a Content-Length header, not chunked"
+            return JsonResponse(error_body(message), status=411)
+        response = self.get_response(request)
+        if response.status_code >= 400 and not is_json(response) and not response.streaming:
+            response.content = json.dumps(error_body(HTTPStatus(response.status_code).phrase.lower()))
+            response["Content-Type"] = "application/json"
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+        return response
+
+
+def is_json(response: HttpResponse) -> bool:
+    media_type = response.get("Content-Type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")

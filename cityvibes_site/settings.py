@@ -55,8 +55,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so it also sees failures of the middleware below: database outage -> 503, not 500.
+    # Content-Security-Policy and Permissions-Policy on every response, the 503s below included.
+    "cityvibes_site.security_headers.SecurityHeadersMiddleware",
+    # Before the rest, so it also sees failures of the middleware below: database outage -> 503, not 500.
     "cityvibes_site.middleware.DatabaseUnavailableMiddleware",
+    # Every /api/ answer is JSON; plain HTTP is a 400 there (so this goes above SecurityMiddleware's redirect).
+    "cityvibes_site.middleware.ApiAnswersJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves STATIC_ROOT under gunicorn: compressed, and hashed names cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -109,7 +113,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed log-ins per account and per address (cityvibes_site/login_throttle.py): refused for the rest of
+# the window once over; 0 turns a limit off. Counted in the cache, like the rate limits.
+AUTHENTICATION_BACKENDS = ["cityvibes_site.login_throttle.LoginThrottledBackend"]
+CITYVIBES_LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("CITYVIBES_LOGIN_FAILURES_PER_ACCOUNT", "5"))
+CITYVIBES_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("CITYVIBES_LOGIN_FAILURES_PER_ADDRESS", "20"))
+CITYVIBES_LOGIN_WINDOW_SECONDS = int(os.environ.get("CITYVIBES_LOGIN_WINDOW_SECONDS", "900"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "swipes:swipe"
 LOGOUT_REDIRECT_URL = "swipes:swipe"
@@ -196,7 +207,7 @@ API_MAX_JSON_BODY_BYTES = 4096
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["cityvibes_site.api_auth.CsrfEnforcingSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["cityvibes_site.api_parsers.JSONBodyParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "cityvibes_site.api_errors.json_exception_handler",
@@ -231,6 +242,9 @@ CITYVIBES_DISPLAY_MAX_SIDE = int(os.environ.get("CITYVIBES_DISPLAY_MAX_SIDE", "8
 CITYVIBES_THUMB_MAX_SIDE = 240
 CITYVIBES_MAX_UPLOAD_BYTES = int(os.environ.get("CITYVIBES_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
 CITYVIBES_MAX_IMAGE_PIXELS = int(os.environ.get("CITYVIBES_MAX_IMAGE_PIXELS", str(50_000_000)))
+# Identify decodes a baseline JPEG at 1/2 to 1/8 scale; anything else (PNG, WebP, a progressive JPEG...) must
+# be decoded in full first, and is refused above this many pixels (memory: README, "Security").
+CITYVIBES_IDENTIFY_MAX_PIXELS = int(os.environ.get("CITYVIBES_IDENTIFY_MAX_PIXELS", str(12_000_000)))
 CITYVIBES_ML_CACHE_DIR = Path(os.environ.get("CITYVIBES_ML_CACHE_DIR", BASE_DIR / "var" / "ml-cache"))
 # Rate limits per swiper (cityvibes_site/throttling.py): "N/s", "N/min", "N/hour", "N/day" or "off". The counts
 # live in the cache: set CACHE_URL=redis://... so all gunicorn workers share them.
@@ -266,7 +280,11 @@ if not DEBUG:
     # HSTS starts short (60 s, easy to undo); raise to 31536000 once every subdomain serves HTTPS.
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "60"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # "preload" asks browsers to hard-code HTTPS for the domain; the preload list wants a max-age of a year at
+    # least, so it is sent only with one. Below that, Django's reminder to preload (W021) is beside the point.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True) and SECURE_HSTS_SECONDS >= 31_536_000
+    if SECURE_HSTS_SECONDS < 31_536_000:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     # Behind a TLS-terminating proxy: gunicorn already trusts X-Forwarded-Proto from FORWARDED_ALLOW_IPS
     # (cityvibes_site/gunicorn.conf.py). For other servers, name the header the proxy sets, e.g.
     # DJANGO_SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (only if the proxy overwrites it on every request).

@@ -105,3 +105,34 @@ def check_rates(app_configs=None, **kwargs) -> list[checks.Error]:
         except ImproperlyConfigured as error:
             errors.append(checks.Error(str(error), id="cityvibes.E001"))
     return errors
+
+
+# Caches that each process keeps to itself (or that keep nothing): counts in them are per worker.
+PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+}
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_rate_limits_share_a_cache(app_configs=None, **kwargs) -> list[checks.Warning]:
+    """`check --deploy`: in production, rate limits on and a per-process cache mean each gunicorn worker
+    counts on its own (a burst of 200 swipes got no 429; identify allowed 39 of 20)."""
+    limited = [name for name in ("CITYVIBES_RATE_SWIPES", "CITYVIBES_RATE_IDENTIFY") if rate_is_on(name)]
+    if settings.CITYVIBES_LOGIN_FAILURES_PER_ACCOUNT or settings.CITYVIBES_LOGIN_FAILURES_PER_ADDRESS:
+        limited.append("failed log-ins")
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if settings.DEBUG or not limited or backend not in PER_PROCESS_CACHES:
+        return []
+    return [
+        checks.Warning(
+            f"{', '.join(limited)} are counted in {backend.rsplit('.', 1)[-1]}, which each web process keeps "
+            "to itself: every gunicorn worker allows the full rate.",
+            hint="Set CACHE_URL=redis://host:6379/1 (docs/deploy.md), or turn the limits off.",
+            id="cityvibes.W001",
+        )
+    ]
+
+
+def rate_is_on(setting: str) -> bool:
+    return str(getattr(settings, setting, "") or "").strip().lower() not in OFF

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from cityvibes_site.login_throttle import ThrottledLoginView
 from photos.views import serve_media
 
 
@@ -18,6 +19,8 @@ def healthz(request):
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # Before django.contrib.auth's own: failed log-ins are limited (cityvibes_site/login_throttle.py).
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("swipes.api_urls")),

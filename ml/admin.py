@@ -44,6 +44,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
     readonly_fields = fields[2:]
     actions = ["activate"]
 
+    class Media:
+        css = {"all": ["css/admin.css"]}  # the metrics tables and heatmap (no inline styles: see the CSP)
+
     def has_add_permission(self, request) -> bool:
         return False  # `manage.py train_model` makes them, with their metrics
 
@@ -110,7 +113,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ]
         body = format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows)
         return format_html(
-            "<div style='max-height:28em;overflow:auto'><table><thead><tr><th>city</th><th>photos</th>"
+            "<div class='cityvibes-metrics'><table><thead><tr><th>city</th><th>photos</th>"
             "<th>train</th><th>val</th><th>test</th><th>val accuracy</th><th>test accuracy</th></tr></thead>"
             "<tbody>{}</tbody></table></div>",
             body,
@@ -121,7 +124,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         url = reverse("admin:ml_modelversion_confusion_png", args=[obj.pk])
         return format_html(
             '<img src="{}" alt="Which city the model named (columns) for photos of each city (rows)" '
-            'style="max-width:100%;height:auto">',
+            'class="cityvibes-heatmap">',
             url,
         )
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cityvibes_site.api_errors import ErrorSerializer
-from cityvibes_site.api_fields import StrictBooleanField
+from cityvibes_site.api_fields import AsciiIntegerField, StrictBooleanField, is_ascii_digits
 from cityvibes_site.throttling import IdentifyThrottle
 from ml.identify import IdentifyError, IdentifyResult, UploadRejected, identify_image
 from photos.models import City
@@ -42,7 +42,7 @@ class FormBooleanField(StrictBooleanField):
 
 class IdentifyInSerializer(serializers.Serializer):
     image = UploadField(help_text="The photo (JPEG, PNG, WebP, GIF, BMP or TIFF).")
-    top_k = serializers.IntegerField(
+    top_k = AsciiIntegerField(
         min_value=1, max_value=MAX_TOP_K, default=5, help_text=f"How many cities (1-{MAX_TOP_K}, default 5)."
     )
     save = FormBooleanField(
@@ -108,7 +108,7 @@ class IdentifyView(APIView):
         # Before anything parses the body (the CSRF check reads form fields): refuse what is
         # obviously too big from the header alone, so it is never read.
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > upload_limit_bytes() + MULTIPART_OVERHEAD_BYTES:
+        if is_ascii_digits(length) and int(length) > upload_limit_bytes() + MULTIPART_OVERHEAD_BYTES:
             raise ParseError(f"upload too large (limit {upload_limit_bytes()} bytes)")
         super().initial(request, *args, **kwargs)
 

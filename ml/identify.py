@@ -139,7 +139,13 @@ def identify_image(*, data: bytes, top_k: int = 5, save: bool = False, similar_l
     """
     try:
         checked = open_checked(
-            data, max_bytes=settings.CITYVIBES_MAX_UPLOAD_BYTES, max_pixels=settings.CITYVIBES_MAX_IMAGE_PIXELS
+            data,
+            max_bytes=settings.CITYVIBES_MAX_UPLOAD_BYTES,
+            max_pixels=settings.CITYVIBES_MAX_IMAGE_PIXELS,
+            # Decoded at reduced size (a saved upload is kept at that size too): a 190 KB PNG of
+            # 7000x7000 pixels would otherwise take 600 MB. README, "Security", gives the bound.
+            max_side=settings.CITYVIBES_DISPLAY_MAX_SIDE,
+            max_full_decode_pixels=settings.CITYVIBES_IDENTIFY_MAX_PIXELS,
         )
     except ImageRejected as error:
         raise UploadRejected(str(error)) from None

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from cityvibes_site.api_fields import is_ascii_digits
 from cityvibes_site.throttling import IdentifyThrottle, throttle_wait
 from ml.api import MULTIPART_OVERHEAD_BYTES
 from ml.identify import IdentifyError, UploadRejected, identify_image
@@ -45,7 +46,7 @@ def _render_identify(request: HttpRequest, form: IdentifyForm, *, status: int = 
 def identify_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > settings.CITYVIBES_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES:
+        if is_ascii_digits(length) and int(length) > settings.CITYVIBES_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES:
             return _render_identify(request, IdentifyForm(), status=400, error=_too_big_message())
     return _identify_page(request)
 

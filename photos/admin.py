@@ -81,6 +81,9 @@ class PhotoAdmin(admin.ModelAdmin):
     list_select_related = ("city", "model_version")
     list_per_page = 50
 
+    class Media:
+        css = {"all": ["css/admin.css"]}  # the thumbnail and preview sizes
+
     def get_queryset(self, request):
         # A model version's metrics hold K x K confusion matrices (about 1 MB at 1,000 cities): the
         # photo list only needs its city order.
@@ -125,13 +128,13 @@ class PhotoAdmin(admin.ModelAdmin):
     def thumb(self, obj: Photo) -> str:
         if not obj.thumbnail:
             return "—"
-        return format_html('<img src="{}" alt="" style="height:64px;border-radius:4px">', obj.thumbnail.url)
+        return format_html('<img src="{}" alt="" class="cityvibes-thumb">', obj.thumbnail.url)
 
     @admin.display(description="preview")
     def preview(self, obj: Photo) -> str:
         if not obj.display_image:
             return "—"
-        return format_html('<img src="{}" alt="" style="max-height:320px">', obj.display_image.url)
+        return format_html('<img src="{}" alt="" class="cityvibes-preview">', obj.display_image.url)
 
     @admin.display(description="top-3 predicted")
     def top_3(self, obj: Photo) -> str:
@@ -149,9 +152,9 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="credit")
     def credit_line(self, obj: Photo) -> str:
-        if obj.page_url:
+        if obj.page_link:
             return format_html(
-                '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_url, obj.author or "source"
+                '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_link, obj.author or "source"
             )
         return obj.author or "—"
 

@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import Q
 
+from photos.links import web_url
+
 
 class City(models.Model):
     """A city a photo can be labelled with and a user can be recommended."""
@@ -104,6 +106,15 @@ class Photo(models.Model):
     def __str__(self) -> str:
         label = self.city.name if self.city_id else "unlabelled"
         return f"Photo {self.pk} ({label})"
+
+    @property
+    def page_link(self) -> str:
+        """The photo's page as a link: only an http(s) URL (photos.links)."""
+        return web_url(self.page_url)
+
+    @property
+    def licence_link(self) -> str:
+        return web_url(self.licence_url)
 
     @property
     def credit(self) -> str:

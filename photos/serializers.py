@@ -54,8 +54,8 @@ def photo_payload(request, photo: Photo) -> dict:
         "credit": {
             "author": photo.author or "Unknown author",
             "licence": photo.licence,
-            "licence_url": photo.licence_url,
-            "page_url": photo.page_url,
+            "licence_url": photo.licence_link,
+            "page_url": photo.page_link,
             "source": photo.source,
         },
     }

@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from photos.gate import gate_reason
 from photos.images import ImageRejected, jpeg_bytes, open_checked
+from photos.links import web_url
 from photos.models import City, IngestReject, Photo
 from photos.quality import perceptual_hash
 
@@ -78,6 +79,25 @@ def city_get_or_create(*, name: str, country: str, region: str = "", **details: 
     return City.objects.create(name=name, country=country, region=region, slug=slug, **details), True
 
 
+class FolderNameRejected(ValueError):
+    """A folder's name does not fit a City (str(error) says why in one line)."""
+
+
+def city_fields_problem(*, name: str, region: str, country: str) -> str:
+    """Why a City cannot have this name, region and country ("" if it can): checked here, because SQLite
+    would store a 3-letter country and PostgreSQL would stop the whole import with a DataError."""
+    longest = {field: City._meta.get_field(field).max_length for field in ("name", "region")}
+    if not name:
+        return "no city name"
+    if len(name) > longest["name"]:
+        return f"the name is longer than {longest['name']} characters"
+    if len(region) > longest["region"]:
+        return f'the region "{region}" is longer than {longest["region"]} characters'
+    if len(country) != 2 or not (country.isascii() and country.isalpha()):
+        return f'the country "{country}" is not a two-letter ISO code (e.g. US)'
+    return ""
+
+
 def city_from_folder_name(folder: str, *, default_country: str) -> tuple[City, bool]:
     """City for a folder in the prototype's layout, created if missing.
 
@@ -92,6 +112,9 @@ def city_from_folder_name(folder: str, *, default_country: str) -> tuple[City, b
         name = name.title()
     region = parts[1].upper() if len(parts) > 1 else ""
     country = (parts[2] if len(parts) > 2 and parts[2] else default_country).upper()
+    problem = city_fields_problem(name=name, region=region, country=country)
+    if problem:
+        raise FolderNameRejected(f'folder "{folder}" cannot be a city: {problem}')
 
     candidates = City.objects.filter(country=country, name__iexact=name)
     if region:
@@ -153,11 +176,11 @@ def ingest_photo(
         queue_position=queue_position_for(content_hash),
         perceptual_hash=picture_hash,
         source=credit.source,
-        source_url=credit.source_url,
-        page_url=credit.page_url,
+        source_url=web_url(credit.source_url),
+        page_url=web_url(credit.page_url),
         author=credit.author[:300],
         licence=credit.licence[:100],
-        licence_url=credit.licence_url,
+        licence_url=web_url(credit.licence_url),
         title=credit.title[:300],
     )
     photo.image.save("original.jpg", ContentFile(original), save=False)
@@ -251,9 +274,14 @@ class ImportSummary:
 
 
 def folder_photo_files(root: Path) -> list[tuple[str, Path]]:
-    """(city folder name, file) for every image file in ROOT/<city>/..., sorted for a stable order."""
+    """(city folder name, file) for every image file in ROOT/<city>/..., sorted for a stable order.
+
+    A city folder that is a link to a folder outside ROOT is not followed.
+    """
     found = []
     for city_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not _inside(root, city_dir):
+            continue
         for path in sorted(city_dir.rglob("*")):
             if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
                 found.append((city_dir.name, path))
@@ -273,24 +301,52 @@ def import_folder(
     quality_gate=False lets generated demo pictures in (see ingest_photo).
     """
     summary = ImportSummary()
-    cities: dict[str, City] = {}
+    cities: dict[str, City | str] = {}  # a folder's city, or why its name cannot be one
     for folder, path in files if files is not None else folder_photo_files(root):
         if folder not in cities:
-            city, created = city_from_folder_name(folder, default_country=default_country)
-            cities[folder] = city
-            if created:
-                summary.cities_created.append(city.display_name)
+            cities[folder] = _city_for_folder(folder, default_country=default_country, summary=summary)
         reference = str(path.relative_to(root))
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            result = IngestResult("rejected", reason=f"unreadable file: {error.strerror}")
-        else:
-            credit = PhotoCredit(source="folder")
-            result = ingest_photo(
-                data=data, city=cities[folder], credit=credit, reference=reference, quality_gate=quality_gate
-            )
+        result = _import_folder_file(
+            path, city=cities[folder], reference=reference, root=root, quality_gate=quality_gate
+        )
         summary.add(result, reference)
         if on_progress:
             on_progress(path)
     return summary
+
+
+def _city_for_folder(folder: str, *, default_country: str, summary: ImportSummary) -> City | str:
+    """The folder's city (created if missing, and counted), or why the folder's name cannot be a city."""
+    try:
+        city, created = city_from_folder_name(folder, default_country=default_country)
+    except FolderNameRejected as error:
+        return str(error)
+    if created:
+        summary.cities_created.append(city.display_name)
+    return city
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether path, links followed, is still in ROOT."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _import_folder_file(
+    path: Path, *, city: City | str, reference: str, root: Path, quality_gate: bool = True
+) -> IngestResult:
+    """One file of a folder import. Refused (and recorded) unread when its folder cannot be a city or
+    it is a link leading out of ROOT (import_photos must not read /etc/passwd for whoever made the link)."""
+    if isinstance(city, str):
+        problem = city
+    elif not _inside(root, path):
+        problem = "a link to a file outside the folder (not followed)"
+    else:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            problem = f"unreadable file: {error.strerror}"
+        else:
+            credit = PhotoCredit(source="folder")
+            return ingest_photo(data=data, city=city, credit=credit, reference=reference, quality_gate=quality_gate)
+    _record_reject("folder", reference, problem)
+    return IngestResult("rejected", reason=problem)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cityvibes_site.api_errors import ErrorSerializer, error_body
-from cityvibes_site.api_fields import StrictBooleanField, StrictIntegerField, query_int
+from cityvibes_site.api_fields import StrictBooleanField, StrictIntegerField, is_ascii_digits, query_int
 from cityvibes_site.throttling import SwipeReadThrottle, SwipeWriteThrottle
 from photos.serializers import CitySerializer, PhotoOutSerializer, city_fields, photo_payload
 from swipes import services
@@ -113,7 +113,7 @@ class SwipeAPIView(APIView):
 
     def initial(self, request, *args, **kwargs):
         length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > settings.API_MAX_JSON_BODY_BYTES:
+        if not is_ascii_digits(length) or int(length) > settings.API_MAX_JSON_BODY_BYTES:
             raise ParseError(f"request body too large (limit {settings.API_MAX_JSON_BODY_BYTES} bytes)")
         super().initial(request, *args, **kwargs)
 

@@ -152,6 +152,8 @@ def test_it_refuses_bad_input_with_a_json_400_and_stores_nothing(api_client, set
 def test_it_names_the_bad_field(api_client):
     body = identify(api_client, data=image_bytes(), top_k="abc").json()
     assert "top_k" in body["detail"]
+    arabic_indic_three = identify(api_client, data=image_bytes(), top_k="\u0663")
+    assert arabic_indic_three.status_code == 400 and "top_k" in arabic_indic_three.json()["detail"]
     assert "image" in identify(api_client, data=None).json()["detail"]
 
 
@@ -162,6 +164,15 @@ def test_it_refuses_a_decompression_bomb(api_client, settings):
     assert response.json()["error"] == "That picture is too large: at most 0.01 megapixels. Try a smaller copy."
     assert "too many pixels" in response.json()["detail"]["reason"]
     assert not Photo.objects.exists()
+
+
+def test_it_refuses_a_png_with_more_pixels_than_it_decodes_in_full(api_client, settings):
+    settings.CITYVIBES_IDENTIFY_MAX_PIXELS = 1_000_000  # 12 MP by default; a PNG cannot be decoded at reduced size
+    png = io.BytesIO()
+    Image.new("RGBA", (2000, 1000), (20, 120, 200, 255)).save(png, format="PNG")  # 10 KB
+    response = identify(api_client, data=png.getvalue(), filename="big.png")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("image rejected: too many pixels for a PNG image (2000x1000")
 
 
 def noisy_png() -> bytes:

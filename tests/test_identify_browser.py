@@ -43,7 +43,7 @@ def test_it_uploads_a_photo_and_shows_the_top_city(chromium, live_server, tmp_pa
     assert first.locator(".city-name").inner_text() == "Chicago"
     assert first.locator(".score").inner_text().endswith("%")
     page.wait_for_function(
-        "[...document.querySelectorAll('#similar-photos img')].every(img => img.complete && img.naturalWidth > 0)"
+        "() => [...document.querySelectorAll('#similar-photos img')].every(i => i.complete && i.naturalWidth > 0)"
     )
     page.screenshot(path=str(ARTIFACTS / "identify-desktop.png"), full_page=True)
 

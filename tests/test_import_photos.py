@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from photos.models import City, IngestReject, Photo
+from photos.services import folder_photo_files, import_folder
 from tests.factories import image_bytes, make_city
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,60 @@ def test_it_rejects_broken_files_with_reasons_and_keeps_going(photo_dir):
         "Denver/cut.jpg",
         "Denver/empty.jpg",
     }
+
+
+@pytest.mark.parametrize(
+    "folder, reason",
+    [
+        ("Springfield, Illinois, USA", 'the country "USA" is not a two-letter ISO code'),
+        ("Springfield, " + "R" * 21 + ", US", "longer than 20 characters"),
+        ("N" * 121, "the name is longer than 120 characters"),
+    ],
+)
+def test_it_rejects_a_folder_whose_name_cannot_be_a_city_and_goes_on(tmp_path, folder, reason):
+    for city in ("Austin", folder, "Tulsa"):  # the bad folder is imported second
+        (tmp_path / city).mkdir()
+        (tmp_path / city / "a.jpg").write_bytes(image_bytes())
+    output = run(str(tmp_path))
+    assert "Imported 2, duplicates 0, rejected 1" in output
+    assert f'rejected 1: folder "{folder}" cannot be a city' in output
+    assert sorted(City.objects.values_list("name", flat=True)) == ["Austin", "Tulsa"]
+    reject = IngestReject.objects.get()
+    assert (reject.source, reject.reference) == ("folder", f"{folder}/a.jpg")
+    assert reason in reject.reason
+
+
+def test_it_does_not_follow_links_out_of_the_folder(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jpg").write_bytes(image_bytes())
+    root = tmp_path / "photos"
+    (root / "Denver").mkdir(parents=True)
+    (root / "Denver" / "a.jpg").write_bytes(image_bytes())
+    (root / "Denver" / "secret.jpg").symlink_to(outside / "secret.jpg")
+    (root / "Denver" / "passwd.jpg").symlink_to("/etc/passwd")
+    (root / "Elsewhere").symlink_to(outside, target_is_directory=True)
+
+    output = run(str(root))
+
+    assert "Imported 1, duplicates 0, rejected 2" in output
+    assert "rejected 2: a link to a file outside the folder" in output
+    assert list(City.objects.values_list("name", flat=True)) == ["Denver"]
+    assert set(IngestReject.objects.values_list("reference", "reason")) == {
+        ("Denver/secret.jpg", "a link to a file outside the folder (not followed)"),
+        ("Denver/passwd.jpg", "a link to a file outside the folder (not followed)"),
+    }
+
+
+def test_it_records_a_file_it_could_not_read_as_a_reject(photo_dir):
+    files = folder_photo_files(photo_dir)
+    (photo_dir / "Denver" / "0.jpg").unlink()  # gone between listing and reading
+
+    summary = import_folder(root=photo_dir, files=files)
+
+    assert (summary.imported, summary.rejected) == (5, 1)
+    reject = IngestReject.objects.get()
+    assert (reject.reference, reject.reason) == ("Denver/0.jpg", "unreadable file: No such file or directory")
 
 
 def test_it_refuses_a_decompression_bomb(tmp_path, settings):

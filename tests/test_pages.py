@@ -62,6 +62,21 @@ def test_it_keeps_anonymous_swipes_after_signing_up(client):
     assert data.user.username == "ann" and data.swipe_count == 1
 
 
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("84729361", "This password is entirely numeric."),
+        ("password123", "This password is too common."),
+        ("x7#kQ", "This password is too short. It must contain at least 8 characters."),
+    ],
+)
+def test_it_refuses_a_weak_password_at_sign_up_and_says_why(client, password, reason):
+    response = client.post("/accounts/signup/", {"username": "ann", "password1": password, "password2": password})
+    assert response.status_code == 200
+    assert f'<ul class="errorlist" id="id_password2_error"><li>{reason}' in response.content.decode()
+    assert not User.objects.exists()
+
+
 def test_it_keeps_history_across_devices_after_login(client):
     user = User.objects.create_user("bob", password="a-Long-pass-42")
     photo = make_photo(make_city())

@@ -40,11 +40,29 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+SHARED_CACHE = "redis://127.0.0.1:6379/1"  # docs/deploy.md's CACHE_URL (the check does not connect to it)
+
+
 def test_it_passes_the_deploy_checks_with_production_settings(tmp_path):
-    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    result = manage(production_env(tmp_path, CACHE_URL=SHARED_CACHE), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_it_warns_when_each_worker_would_count_rate_limits_on_its_own(tmp_path):
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")  # no CACHE_URL
+    assert result.returncode == 1
+    assert "cityvibes.W001" in result.stderr and "CACHE_URL" in result.stderr
+
+    rates_off = production_env(
+        tmp_path,
+        CITYVIBES_RATE_SWIPES="off",
+        CITYVIBES_RATE_IDENTIFY="off",
+        CITYVIBES_LOGIN_FAILURES_PER_ACCOUNT="0",
+        CITYVIBES_LOGIN_FAILURES_PER_ADDRESS="0",
+    )
+    assert "cityvibes.W001" not in manage(rates_off, "check", "--deploy").stderr
 
 
 def test_it_warns_when_https_protections_are_switched_off(tmp_path):
@@ -52,6 +70,45 @@ def test_it_warns_when_https_protections_are_switched_off(tmp_path):
     result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 1
     assert "security.W004" in result.stderr and "security.W008" in result.stderr
+
+
+def production_answer(env: dict[str, str], path: str = "/healthz", **request) -> dict:
+    """Status, headers and body of one request to the app with these settings (Django's test client in
+    `manage.py shell`, so the settings module reads the environment as a server would)."""
+    request = {"secure": True, "HTTP_HOST": "localhost", **request}
+    code = (
+        "import json; from django.test import Client; "
+        f"r = Client().generic({request.pop('method', 'GET')!r}, {path!r}, **{request!r}); "
+        "print(json.dumps({'status': r.status_code, 'headers': dict(r.headers), 'body': r.content.decode()}))"
+    )
+    result = manage(env, "shell", "-c", code)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "max_age, hsts",
+    [("60", "max-age=60; includeSubDomains"), ("31536000", "max-age=31536000; includeSubDomains; preload")],
+)
+def test_it_asks_for_hsts_preload_only_with_a_max_age_of_a_year(tmp_path, max_age, hsts):
+    env = production_env(tmp_path, CACHE_URL=SHARED_CACHE, DJANGO_SECURE_HSTS_SECONDS=max_age)
+    assert production_answer(env)["headers"]["Strict-Transport-Security"] == hsts
+    check = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_plain_http_to_the_api_is_a_json_400_and_pages_are_redirected(tmp_path):
+    env = production_env(tmp_path, CACHE_URL=SHARED_CACHE)
+    api = production_answer(env, "/api/swipes", method="POST", secure=False)
+    assert api["status"] == 400 and api["headers"]["Content-Type"] == "application/json"
+    assert json.loads(api["body"]) == {"error": "HTTPS required: send API requests to https://", "detail": None}
+    page = production_answer(env, "/results/", secure=False)
+    assert page["status"] == 301 and page["headers"]["Location"] == "https://localhost/results/"
+
+
+def test_a_bad_host_in_production_is_a_json_400_under_the_api(tmp_path):
+    answer = production_answer(production_env(tmp_path), "/api/photos/next", HTTP_HOST="elsewhere.example")
+    assert answer["status"] == 400 and json.loads(answer["body"]) == {"error": "bad request", "detail": None}
 
 
 @pytest.mark.parametrize(

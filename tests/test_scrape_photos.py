@@ -73,6 +73,13 @@ def test_it_harvests_free_photos_with_author_and_licence(commons, portland):
         assert Image.open(stored).format == "JPEG"
 
 
+def test_it_keeps_no_licence_link_that_is_not_http(commons, portland):
+    commons.categories[PORTLAND_CATEGORY] = [photo_file("Portland.jpg", licence_url="javascript:alert(1)")]
+    run("--cities", "Portland, OR", "--per-city", "1")
+    photo = Photo.objects.get()
+    assert photo.licence == "CC BY-SA 4.0" and photo.licence_url == ""
+
+
 def test_it_asks_for_bounded_thumbnails_and_never_downloads_originals(commons, portland):
     commons.categories[PORTLAND_CATEGORY] = [photo_file("Big.jpg", width=8000, height=6000)]
     run("--cities", "Portland, OR", "--per-city", "1")

@@ -1,8 +1,11 @@
 """The JSON API: each endpoint's happy path and each kind of bad input."""
 
+import json
+
 import pytest
 
 from swipes.models import Swipe, UserSwipeData
+from tests.clients import browser
 from tests.factories import make_city, make_photo
 
 pytestmark = pytest.mark.django_db
@@ -160,15 +163,47 @@ def test_it_rejects_an_oversized_body_with_400(api_client, collection):
     assert Swipe.objects.count() == 0
 
 
-@pytest.mark.parametrize("query", ["n=0", "n=51", "n=abc", "n="])
+@pytest.mark.parametrize("path", ["/api/swipes", "/api/swipes/undo", "/api/reset"])
+def test_it_rejects_deeply_nested_json_with_400_and_writes_nothing(api_client, collection, path):
+    api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True})
+    nested = "[" * 1000 + "]" * 1000  # 2 KB: under the size limit, over Python's recursion limit
+    assert_json_error(api_client.post_json(path, raw=nested), 400, "nested too deeply")
+    swiper = UserSwipeData.objects.get()
+    assert swiper.swipe_count == 1
+    assert Swipe.objects.filter(retracted_at=None).count() == Swipe.objects.count() == 1
+
+
+@pytest.mark.parametrize("query", ["n=0", "n=51", "n=abc", "n=", "n=\u0663", "n=\uff13", "n=\u00b2", "n= 3"])
 def test_it_rejects_bad_batch_sizes_with_400(api_client, collection, query):
     assert_json_error(api_client.get(f"/api/photos/next?{query}"), 400, "between 1 and 50")
+
+
+def test_it_takes_only_ascii_digits_for_a_number_of_results(api_client, collection):
+    assert_json_error(api_client.get("/api/results?limit=\u0663"), 400, "between 1 and 100")  # an Arabic-Indic 3
+    assert api_client.get("/api/results?limit=3").status_code == 200
 
 
 def test_it_rejects_a_swipe_without_the_csrf_token(api_client, collection):
     response = api_client.post_json("/api/swipes", {"photo": collection[2][0].pk, "liked": True}, csrf=False)
     assert_json_error(response, 403, "CSRF")
     assert Swipe.objects.count() == 0
+
+
+def test_it_says_what_is_missing_when_an_https_request_names_no_origin(collection):
+    tab = browser()
+    body = json.dumps({"photo": collection[2][0].pk, "liked": True})
+
+    def swipe(**headers):
+        return tab.post("/api/swipes", body, content_type="application/json", secure=True, **headers)
+
+    no_origin = swipe(HTTP_X_CSRFTOKEN=tab.csrf_token)  # a valid token, and neither Origin nor Referer
+    assert_json_error(no_origin, 403, "over HTTPS, send an Origin or Referer header naming this site")
+    assert "X-CSRFToken" not in no_origin.json()["error"]
+    elsewhere = swipe(HTTP_X_CSRFTOKEN=tab.csrf_token, HTTP_ORIGIN="https://elsewhere.example")
+    assert_json_error(elsewhere, 403, "the Origin or Referer header names another site")
+    assert_json_error(swipe(HTTP_ORIGIN="https://testserver"), 403, "X-CSRFToken header")
+    assert swipe(HTTP_X_CSRFTOKEN=tab.csrf_token, HTTP_ORIGIN="https://testserver").status_code == 201
+    assert Swipe.objects.count() == 1
 
 
 def test_it_publishes_an_openapi_schema_for_every_endpoint(client):

@@ -105,7 +105,8 @@ async function topUpQueue() {
 
 function creditHtml(photo) {
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  const c = photo.credit;
+  const link = (url) => (/^https?:\/\//i.test(url ?? "") ? url : ""); // never javascript: or data: in an href
+  const c = { ...photo.credit, page_url: link(photo.credit.page_url), licence_url: link(photo.credit.licence_url) };
   const author = c.page_url ? `<a href="${esc(c.page_url)}" rel="noopener" target="_blank">${esc(c.author)}</a>` : esc(c.author);
   let licence = "";
   if (c.licence) {
