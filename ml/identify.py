@@ -51,6 +51,12 @@ def plain_words(reason: str) -> str:
     """A refusal reason (photos.images.ImageRejected, or the quality gate's) in words a person understands."""
     if reason.startswith("file too large"):
         return f"That picture is too large: the limit is {settings.CITYVIBES_MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+    if reason.startswith("too many pixels for"):  # identify's own, lower limit for images it must decode in full
+        megapixels = settings.CITYVIBES_IDENTIFY_MAX_PIXELS / 1_000_000
+        return (
+            f"That picture is too large to look at here: save it as a JPEG photo, or make it smaller than "
+            f"{megapixels:g} megapixels."
+        )
     if reason.startswith(("too many pixels", "decompression bomb")):
         megapixels = settings.CITYVIBES_MAX_IMAGE_PIXELS / 1_000_000
         return f"That picture is too large: at most {megapixels:g} megapixels. Try a smaller copy."

@@ -172,7 +172,9 @@ def test_it_refuses_a_png_with_more_pixels_than_it_decodes_in_full(api_client, s
     Image.new("RGBA", (2000, 1000), (20, 120, 200, 255)).save(png, format="PNG")  # 10 KB
     response = identify(api_client, data=png.getvalue(), filename="big.png")
     assert response.status_code == 400
-    assert response.json()["error"].startswith("image rejected: too many pixels for a PNG image (2000x1000")
+    body = response.json()
+    assert body["error"].startswith("That picture is too large to look at here: save it as a JPEG photo")
+    assert body["detail"]["reason"].startswith("too many pixels for a PNG image (2000x1000")
 
 
 def noisy_png() -> bytes:
