@@ -20,24 +20,31 @@ everything else not at all. For a photo at distance d from f's centroid, of a ci
     bump = exp(-d^2 / (2 s_f^2))         s_f: the distance from f to its nearest look-alike
 
 plus one hypothesis "no particular taste" (affinity 0). People also like photos for reasons no
-city explains: P(like) = base + (1 - base) * affinity, with an unknown base rate on a small grid
-(0.02 ... 0.93), marginalised exactly (someone who likes everything is a high base rate, not a
-winner), and a small lapse rate (mis-swipes) mixed in.
+city explains: P(like) = base + (1 - base) * affinity, with a small lapse rate (mis-swipes) mixed
+in. Two nuisance parameters are unknown and marginalised exactly over a small grid: the base rate
+(0.02 ... 0.93: someone who likes everything is a high base rate, not a winner) and the plateau,
+how much they like the rest of their kind (0.3 "somewhat", 0.75 "nearly as much as f").
 
 The posterior over (base rate, hypothesis) is computed exactly from the whole swipe log whenever
-it is read, with the log-likelihood tempered (x TEMPER < 1): the hypotheses are a coarse picture
-of a person and an untempered posterior is overconfident.
+it is read (nothing is stored per person, so it never drifts). The log-likelihood can be tempered
+(x temper < 1); with these hypotheses the untempered posterior was the better calibrated one
+(bench/taste_lab.py), so temper defaults to 1.
 
-Read-outs per city: the expected share of its photos the person likes (and its sd), P(it is of
-their kind) = posterior mass of hypotheses whose kind contains it, P(it is the centre of their
-taste), and the evidence (swiped photos of it or its look-alikes). Next photos: a few seeded,
-spread-out cards first (a different start per person), then the most informative photos (mutual
-information between the answer and the hypothesis) among a sample of candidates; never a 4th card
-in a row from one city while others remain.
+Read-outs per city: the expected share of its photos the person likes (and its sd); P(it is the
+same kind of place as their favourite), i.e. the posterior over the favourite summed over the
+cities whose most natural kind contains it; P(it is the favourite); and the evidence (swiped
+photos of it or its look-alikes), so that unseen cities can be shown as "not shown yet".
+Next photos: one seeded, spread-out card per kind of place first (4 to 10 cards, each far from
+what was shown: they cover the collection's regions, and differ between people), then the most informative photos
+(mutual information between the answer and the hypothesis) among a sample of candidates; never a
+4th card in a row from one city while others remain.
 
-Memory per worker: N x (4 r + 8) bytes (coordinates, label, city) + K x K x 4 (look-alike kernel
-between cities) + H x K bytes (kinds, H ~ 5-10 K) + N x 8 (row lists). No N x K or N x H array
-is kept; building reads the (N, K) matrix in chunks. 100,000 photos x 1,000 cities: ~7 + 4 + ~8 MB.
+Memory per worker, N photos, K cities, H hypotheses (H ~ 2-3 K), rank r <= 64:
+    N x (4 r + 16) bytes  coordinates, label, city, row lists
+  + K x K x 5             look-alike kernel between cities, home kinds
+  + H x K x 5             kinds, typical-photo affinity
+No N x K or N x H array is kept; building reads the (N, K) matrix in chunks of rows (peak ~120 MB
+at 100,000 x 1,000). 10,000 x 256: ~6 MB; 100,000 x 1,000: ~42 MB (measured in the lab).
 """
 
 from collections.abc import Iterator, Sequence
@@ -49,15 +56,17 @@ LOG_EPS = 1e-3
 PULL = 0.8
 MAX_RANK = 64
 PEAK = 0.9
-PLATEAU = 0.3
+PLATEAUS = (0.3, 0.75)
 BASE_RATES = (0.02, 0.08, 0.15, 0.25, 0.4, 0.6, 0.8, 0.93)
 NO_TASTE_PRIOR = 0.05
 TEMPER = 1.0
 LAPSE = 0.03
-EXPLORE_CARDS = 10
-CANDIDATES = 300
+EXPLORE_CARDS = (4, 10)  # spread cards: one per kind of place, at least 4, at most 10
+CANDIDATES = 200
 MAX_RUN = 3
 MIN_NATURAL = 0.05
+CLEAR_KIND = 0.3
+MAX_FAVOURITES = 256
 CHUNK = 4096
 
 History = Sequence[tuple[int, bool]]
@@ -73,17 +82,18 @@ class TasteModel:
     centroids: np.ndarray  # (K, r) float32: city centroids
     bump_width: np.ndarray  # (K,) float32: s_f, the look-alike scale around each city
     city_bump: np.ndarray  # (K, K) float32: bump of city c's centroid around city f's, [c, f]
+    city_near: np.ndarray  # (K, H) float32: bump of each city's centroid around each hypothesis' favourite
     hyp_city: np.ndarray  # (H,) int32: favourite city of each hypothesis (sorted), -1 = no taste (last)
     kind: np.ndarray  # (H, K) bool: the cities of each hypothesis' kind
     home_kind: np.ndarray  # (K, K) bool: row f, the cities of f's most natural kind (its "kind of place")
-    log_prior: np.ndarray  # (B, H) float64: prior over (base rate, hypothesis)
-    base_rates: np.ndarray  # (B,) float64
+    log_prior: np.ndarray  # (G, H) float64: prior over (grid row, hypothesis)
+    base_rates: np.ndarray  # (G,) float64: the base rate of each row of the nuisance grid
+    plateaus: np.ndarray  # (G,) float64: the plateau of each row of the nuisance grid
     city_rows: tuple[np.ndarray, ...]  # K arrays: the rows of each city's labelled photos
     peak: float = PEAK
-    plateau: float = PLATEAU
     lapse: float = LAPSE
     temper: float = TEMPER
-    explore_cards: int = EXPLORE_CARDS
+    explore_cards: int = EXPLORE_CARDS[1]
 
     @property
     def photos(self) -> int:
@@ -114,8 +124,9 @@ class TasteState:
     swipes: int
     likes: int
     p_likes_everything: float  # P(base rate >= 0.6): likes most photos whatever they show
-    p_likes_nothing: float  # P(no particular taste and base rate <= 0.08)
-    p_no_particular_taste: float
+    p_likes_little: float  # P(base rate <= 0.08): likes few photos beyond their taste
+    p_no_particular_taste: float  # P(the "no particular taste" hypothesis)
+    best_like: float  # the highest expected like share of any city
     label: str  # "empty", "likes everything", "likes nothing", "no likes yet", "exploring" or "taste found"
 
 
@@ -129,12 +140,13 @@ def build_model(
     rank: int | None = None,
     pull: float = PULL,
     base_rates: Sequence[float] = BASE_RATES,
+    plateaus: Sequence[float] = PLATEAUS,
     no_taste_prior: float = NO_TASTE_PRIOR,
     **settings: float,
 ) -> TasteModel:
     """The taste model of a collection: probs (N, K) are the photos' CNN vectors, labels (N,) their
     labelled city column or -1. Reads probs in chunks of rows; keeps no (N, K) copy. `settings`
-    override the model's peak, plateau, lapse, temper or explore_cards."""
+    override the model's peak, lapse, temper or explore_cards."""
     n, k = probs.shape
     labels = np.asarray(labels, dtype=np.int32).reshape(n)
     rank = min(MAX_RANK, max(8, k // 4)) if rank is None else rank
@@ -146,9 +158,10 @@ def build_model(
     d2 = _squared_distances(centroids, centroids)
     bump_width = _bump_width(d2)
     city_bump = np.exp(-d2 / (2 * bump_width[None, :] ** 2)).astype(np.float32)
-    hyp_city, kind, weight = _hypotheses(np.sqrt(d2), city_bump)
-    home_kind = _home_kinds(hyp_city, kind, weight)
-    base = np.asarray(base_rates, dtype=np.float64)
+    hyp_city, kind, weight, home_kind = _hypotheses(np.sqrt(d2), city_bump)
+    kinds = len(np.unique(home_kind, axis=0))
+    settings.setdefault("explore_cards", int(np.clip(kinds, *EXPLORE_CARDS)))
+    base, plateau = (g.ravel() for g in np.meshgrid(np.asarray(base_rates, float), np.asarray(plateaus, float)))
     per_city = np.bincount(hyp_city[:-1], weights=weight[:-1], minlength=k)
     prior = np.append((1 - no_taste_prior) / k * weight[:-1] / per_city[hyp_city[:-1]], no_taste_prior)
     order = np.argsort(labels, kind="stable")
@@ -160,11 +173,13 @@ def build_model(
         centroids=centroids,
         bump_width=bump_width,
         city_bump=city_bump,
+        city_near=np.append(city_bump[:, hyp_city[:-1]], np.zeros((k, 1), np.float32), axis=1),
         hyp_city=hyp_city,
         kind=kind,
         home_kind=home_kind,
         log_prior=np.log(np.broadcast_to(prior / len(base), (len(base), len(prior)))),
         base_rates=base,
+        plateaus=plateau,
         city_rows=tuple(order[bounds[c] : bounds[c + 1]] for c in range(k)),
         **settings,
     )
@@ -182,8 +197,9 @@ def _embed(probs: np.ndarray, rank: int) -> np.ndarray:
     gram, total = np.zeros((k, k)), np.zeros(k)
     for start in range(0, n, CHUNK):
         x = _clr(probs[start : start + CHUNK])
-        gram += x.T @ x
         total += x.sum(axis=0)
+        x = x.astype(np.float32)
+        gram += x.T @ x
     mean = total / max(n, 1)
     _, vectors = np.linalg.eigh(gram / max(n, 1) - np.outer(mean, mean))
     top = vectors[:, ::-1][:, :rank]
@@ -220,6 +236,9 @@ def _nearest(coords: np.ndarray, centroids: np.ndarray) -> np.ndarray:
 
 
 def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(n, m) squared distances, in float64: photos sit close to their centroid, and float32 would
+    lose most digits of |x|^2 - 2 x.y + |y|^2 there."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     d2 = (x * x).sum(axis=1)[:, None] - 2 * (x @ y.T) + (y * y).sum(axis=1)[None, :]
     return np.maximum(d2, 0)
 
@@ -261,12 +280,12 @@ def _kind_tree(distance: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [m for m, ok in zip(kinds, keep) if ok], np.array(natural)[keep] if len(natural) else np.zeros(0)
 
 
-def _hypotheses(distance: np.ndarray, city_bump: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(favourite city, kind, prior weight) of every hypothesis, sorted by city; the last one is
-    "no particular taste" (weight 0 here). Each city alone (it and its look-alikes, through the
-    bump), and with every kept tree node containing it that reaches beyond its look-alikes (at
-    least half the node outside bump 0.3), weighted by how natural the node is; alone weighs as
-    much as the median node."""
+def _hypotheses(distance: np.ndarray, city_bump: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(favourite city, kind, prior weight) of every hypothesis, sorted by city, the last one "no
+    particular taste" (weight 0 here); and each city's home kind. Hypotheses: each city alone (it
+    and its look-alikes, through the bump), and with every kept tree node containing it that
+    reaches beyond its look-alikes (at least half the node outside bump 0.3), weighted by how
+    natural the node is; alone weighs as much as the median node."""
     k = len(distance)
     kinds, natural = _kind_tree(distance)
     nodes = np.zeros((len(kinds), k), dtype=bool)
@@ -284,38 +303,41 @@ def _hypotheses(distance: np.ndarray, city_bump: np.ndarray) -> tuple[np.ndarray
         cities.append(np.full(1 + int(rows.sum()), f))
     kind = np.vstack(kind_rows + [np.zeros((1, k), dtype=bool)])
     hyp_city = np.concatenate(cities + [np.array([-1])]).astype(np.int32)
-    return hyp_city, kind, np.concatenate(weights + [np.zeros(1)])
+    return hyp_city, kind, np.concatenate(weights + [np.zeros(1)]), _home_kinds(nodes, natural, city_bump)
 
 
-def _home_kinds(hyp_city: np.ndarray, kind: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(K, K) bool: for each city, the most natural kind containing it (itself alone if none)."""
-    k = kind.shape[1]
-    home = np.eye(k, dtype=bool)
-    best = np.zeros(k)
-    for h in range(len(hyp_city) - 1):
-        f = hyp_city[h]
-        if kind[h].sum() > 1 and weight[h] > best[f]:
-            best[f], home[f] = weight[h], kind[h]
+def _home_kinds(nodes: np.ndarray, natural: np.ndarray, city_bump: np.ndarray) -> np.ndarray:
+    """(K, K) bool: each city's kind of place: the largest tree node containing it that is clearly
+    apart (naturalness >= CLEAR_KIND: its cities are >= 35 % closer to each other than to the rest),
+    else its most natural node, else the city and its look-alikes (bump >= 0.3)."""
+    home = (city_bump >= 0.3).T | np.eye(len(city_bump), dtype=bool)
+    sizes = nodes.sum(axis=1)
+    for f in range(len(home)):
+        rows = np.flatnonzero(nodes[:, f])
+        clear = rows[natural[rows] >= CLEAR_KIND]
+        if len(clear):
+            home[f] = nodes[clear[np.argmax(sizes[clear])]]
+        elif len(rows):
+            home[f] = nodes[rows[np.argmax(natural[rows])]] | home[f]
     return home
 
 
 # ---------------------------------------------------------------- posterior
 
 
-def affinity(model: TasteModel, rows: np.ndarray) -> np.ndarray:
-    """(n, H) affinity of the photos at `rows` under every hypothesis."""
+def affinity(model: TasteModel, near: np.ndarray, in_kind: np.ndarray, plateau: float) -> np.ndarray:
+    """(n, H) affinity under every hypothesis, from the items' bump around each hypothesis'
+    favourite (n, H) and whether the item's city is in its kind (n, H), for one plateau."""
+    return model.peak * (near + np.float32(plateau) * (1 - near) * in_kind)
+
+
+def _near_and_kind(model: TasteModel, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, H) bump of each photo around each hypothesis' favourite, and (n, H) its city in the kind."""
     d2 = _squared_distances(model.coords[rows], model.centroids)
-    return _affinity(model, np.exp(-d2 / (2 * model.bump_width**2)), model.photo_city[rows])
-
-
-def _affinity(model: TasteModel, bump: np.ndarray, cities: np.ndarray) -> np.ndarray:
-    """(n, H) affinity from each item's bump around every city (n, K) and the item's city (n,)."""
-    f = model.hyp_city[:-1]
-    near = bump[:, f]
-    in_kind = model.kind[:-1, cities].T
-    out = np.zeros((len(cities), len(model.hyp_city)), dtype=np.float32)
-    out[:, :-1] = model.peak * (near + model.plateau * (1 - near) * in_kind)
-    return out
+    bump = np.exp(-d2 / (2 * model.bump_width**2)).astype(np.float32)
+    near = np.zeros((len(rows), len(model.hyp_city)), dtype=np.float32)
+    near[:, :-1] = bump[:, model.hyp_city[:-1]]
+    return near, model.kind[:, model.photo_city[rows]].T
 
 
 def _like_probability(model: TasteModel, base: float | np.ndarray, aff: np.ndarray) -> np.ndarray:
@@ -330,18 +352,21 @@ def _split(history: History) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _swipe_log_likelihoods(model: TasteModel, history: History) -> Iterator[tuple[int, np.ndarray]]:
-    """Per base rate b: (b, (s, H) log-likelihood of each swipe under each hypothesis)."""
+    """Per row g of the nuisance grid: (g, (s, H) log-likelihood of each swipe under each hypothesis)."""
     rows, liked = _split(history)
-    aff = affinity(model, rows)
-    for b, base in enumerate(model.base_rates):
-        p = _like_probability(model, np.float32(base), aff)
-        p[~liked] = 1 - p[~liked]
-        yield b, np.log(p)
+    near, in_kind = _near_and_kind(model, rows)
+    for plateau in np.unique(model.plateaus):
+        aff = affinity(model, near, in_kind, plateau)
+        for g in np.flatnonzero(model.plateaus == plateau):
+            p = _like_probability(model, np.float32(model.base_rates[g]), aff)
+            p[~liked] = 1 - p[~liked]
+            yield g, np.log(p)
 
 
 def posterior(model: TasteModel, history: History) -> np.ndarray:
-    """(B, H) posterior over (base rate, hypothesis) after the swipes in `history` ((row, liked)
-    pairs, any order), exact: the tempered log-likelihood of every swipe plus the log-prior."""
+    """(G, H) posterior over (nuisance grid row, hypothesis) after the swipes in `history` ((row,
+    liked) pairs, each photo once, any order), exact: the tempered log-likelihood of every swipe
+    plus the log-prior."""
     log_post = model.log_prior.copy()
     if len(history):
         for b, log_lik in _swipe_log_likelihoods(model, history):
@@ -357,13 +382,17 @@ def rank_cities(model: TasteModel, history: History, post: np.ndarray | None = N
     """Every city's expected liking (share of its typical photos liked, with sd), P(of your kind),
     P(the favourite) and evidence, ordered by expected liking."""
     w = posterior(model, history) if post is None else post
-    aff = _affinity(model, model.city_bump, np.arange(model.cities)).astype(np.float64)  # (K, H)
-    # like = floor + scale * (base + (1 - base) * a) = c0_b + c1_b * a: moments over (base, h)
+    # like = c0_g + c1_g * a: first and second moments over (grid row g, hypothesis h)
     scale = 1 - 2 * model.lapse
-    c0 = model.lapse + scale * model.base_rates[:, None]
-    c1 = scale * (1 - model.base_rates[:, None])
-    mean = float((w * c0).sum()) + aff @ (w * c1).sum(axis=0)
-    second = float((w * c0 * c0).sum()) + aff @ (2 * w * c0 * c1).sum(axis=0) + (aff * aff) @ (w * c1 * c1).sum(axis=0)
+    c0 = (model.lapse + scale * model.base_rates)[:, None]
+    c1 = (scale * (1 - model.base_rates))[:, None]
+    mean = np.full(model.cities, float((w * c0).sum()))
+    second = np.full(model.cities, float((w * c0 * c0).sum()))
+    for plateau in np.unique(model.plateaus):
+        g = model.plateaus == plateau
+        aff = affinity(model, model.city_near, model.kind.T, plateau).astype(np.float64)  # (K, H)
+        mean += aff @ (w[g] * c1[g]).sum(axis=0)
+        second += aff @ (2 * w[g] * c0[g] * c1[g]).sum(axis=0) + (aff * aff) @ (w[g] * c1[g] ** 2).sum(axis=0)
     wh = w.sum(axis=0)
     p_favourite = np.bincount(model.hyp_city[:-1], weights=wh[:-1], minlength=model.cities)
     evidence = _evidence(model, history)
@@ -394,34 +423,47 @@ def influence(model: TasteModel, history: History, city: int, post: np.ndarray |
     if not len(history):
         return np.zeros(0)
     w = posterior(model, history) if post is None else post
-    aff = _affinity(model, model.city_bump[city : city + 1], np.array([city]))[0].astype(np.float64)
-    like = _like_probability(model, model.base_rates[:, None], aff[None, :])  # (B, H)
+    kind = model.kind[:, city].astype(np.float32)
+    like = np.stack(
+        [
+            _like_probability(model, b, affinity(model, model.city_near[city], kind, p))
+            for b, p in zip(model.base_rates, model.plateaus)
+        ]
+    ).astype(np.float64)  # (G, H)
     centred = w * (like - float((w * like).sum()))
     out = np.zeros(len(history))
-    for b, log_lik in _swipe_log_likelihoods(model, history):
-        out += model.temper * (log_lik.astype(np.float64) @ centred[b])
+    for g, log_lik in _swipe_log_likelihoods(model, history):
+        out += model.temper * (log_lik.astype(np.float64) @ centred[g])
     return out
 
 
 def taste_state(model: TasteModel, history: History, post: np.ndarray | None = None) -> TasteState:
-    """How to describe the log as a whole: nothing yet, likes everything, likes nothing, or a taste."""
+    """How to describe the log as a whole, for the page:
+
+    - "empty": no swipes; "likes everything": P(base rate >= 0.6) >= 0.5 ("be pickier");
+    - "likes nothing": P(base rate <= 0.08) >= 0.8 and no city is expected to get even a quarter of
+      likes (nothing stands out *in what was shown*: kinds not shown yet stay open);
+    - "no likes yet": no likes, too few swipes to say more;
+    - "taste found": some city is of the favourite's kind with P >= 0.8; else "exploring".
+    """
     _, liked = _split(history)
     if not len(history):
-        return TasteState(0, 0, 0.0, 0.0, float(np.exp(model.log_prior[:, -1]).sum()), "empty")
+        prior = np.exp(model.log_prior)
+        return TasteState(0, 0, 0.0, 0.0, float(prior[:, -1].sum()), 0.0, "empty")
     w = posterior(model, history) if post is None else post
-    base = model.base_rates
-    p_all = float(w[base >= 0.6].sum())
-    p_none = float(w[:, -1].sum())
-    p_nothing = float(w[base <= 0.08, -1].sum())
+    ranking = rank_cities(model, history, w)
+    p_all = float(w[model.base_rates >= 0.6].sum())
+    p_little = float(w[model.base_rates <= 0.08].sum())
+    best = float(ranking.expected_like.max())
     if p_all >= 0.5:
         label = "likes everything"
-    elif p_nothing >= 0.5:
+    elif p_little >= 0.8 and best < 0.25:
         label = "likes nothing"
     elif not liked.any():
         label = "no likes yet"
     else:
-        label = "taste found" if float(rank_cities(model, history, w).p_kind.max()) >= 0.8 else "exploring"
-    return TasteState(len(history), int(liked.sum()), p_all, p_nothing, p_none, label)
+        label = "taste found" if float(ranking.p_kind.max()) >= 0.8 else "exploring"
+    return TasteState(len(history), int(liked.sum()), p_all, p_little, float(w[:, -1].sum()), best, label)
 
 
 # ---------------------------------------------------------------- next photos
@@ -467,7 +509,7 @@ def _best_allowed(model: TasteModel, ranked: np.ndarray, allowed: np.ndarray, pi
     ok = ranked[allowed[ranked]]
     if not len(ok):
         return int(rng.choice(np.flatnonzero(allowed)))
-    fresh = ok[~np.isin(model.labels[ok], model.labels[picks])] if picks else ok
+    fresh = ok[~np.isin(model.photo_city[ok], model.photo_city[picks])] if picks else ok
     return int(fresh[0] if len(fresh) else ok[0])
 
 
@@ -517,27 +559,36 @@ def _binary_entropy(p: np.ndarray) -> np.ndarray:
 def _information(model: TasteModel, w: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Mutual information (nats) between the answer to each photo and the hypothesis.
 
-    Factorised by favourite city: under the hypotheses of one favourite f (base rate averaged
-    within f), a photo's P(like) takes one of two values, as its city is in the kind or not, so
-    both sums over hypotheses are (photos x cities) operations. Favourites with negligible
-    posterior mass are left out."""
+    Factorised by favourite city: under the hypotheses of one favourite f (base rate and plateau
+    averaged within f), a photo's P(like) takes one of two values, as its city is in the kind or not, so
+    both sums over hypotheses are (photos x favourites) operations. Only the MAX_FAVOURITES
+    favourites with the most posterior mass (and not negligible) count."""
     wh = w.sum(axis=0)
     f = model.hyp_city[:-1]
     mass = np.bincount(f, weights=wh[:-1], minlength=model.cities)
     active = np.flatnonzero(mass >= mass.max() * 1e-4)
-    base = np.bincount(f, weights=(w[:, :-1] * model.base_rates[:, None]).sum(axis=0), minlength=model.cities)
-    base = (base[active] / mass[active]).astype(np.float32)
+    if len(active) > MAX_FAVOURITES:
+        active = np.sort(active[np.argsort(-mass[active])[:MAX_FAVOURITES]])
+
+    def per_favourite(values: np.ndarray) -> np.ndarray:  # posterior mean of a grid quantity given f
+        total = np.bincount(f, weights=(w[:, :-1] * values[:, None]).sum(axis=0), minlength=model.cities)
+        return (total[active] / np.maximum(mass[active], 1e-300)).astype(np.float32)
+
+    base = per_favourite(model.base_rates)
+    rest = per_favourite(1 - model.base_rates)
+    rest_plateau = per_favourite((1 - model.base_rates) * model.plateaus)
     hyps = np.flatnonzero(np.isin(f, active))
     starts = np.flatnonzero(np.r_[True, f[hyps][1:] != f[hyps][:-1]])
     kind_mass = np.add.reduceat(wh[hyps, None].astype(np.float32) * model.kind[hyps], starts, axis=0)  # (A, K)
     d2 = _squared_distances(model.coords[rows], model.centroids[active])
-    bump = np.exp(-d2 / (2 * model.bump_width[active] ** 2))
-    out_like = _like_probability(model, base, model.peak * bump)
-    in_like = _like_probability(model, base, model.peak * (bump + model.plateau * (1 - bump)))
+    bump = np.exp(-d2 / (2 * model.bump_width[active] ** 2)).astype(np.float32)
+    scale = 1 - 2 * model.lapse  # P(like) is linear in (base, (1 - base), (1 - base) * plateau)
+    out_like = model.lapse + scale * (base + model.peak * bump * rest)
+    in_like = out_like + scale * model.peak * (1 - bump) * rest_plateau
     w_in = kind_mass[:, model.photo_city[rows]].T
     w_out = mass[active].astype(np.float32) - w_in
     none_base = float((w[:, -1] * model.base_rates).sum() / max(wh[-1], 1e-300))
-    none_like = float(_like_probability(model, none_base, np.zeros(1))[0])
+    none_like = model.lapse + scale * none_base
     total = float(mass[active].sum() + wh[-1])
     p_like = ((out_like * w_out).sum(axis=1) + (in_like * w_in).sum(axis=1) + wh[-1] * none_like) / total
     expected = (_binary_entropy(out_like) * w_out).sum(axis=1) + (_binary_entropy(in_like) * w_in).sum(axis=1)
