@@ -35,10 +35,12 @@ the longest same-city run in 40 cards; share of people with a first card of thei
 """
 
 import argparse
+import multiprocessing
 import os
 import platform
 import sys
 import time
+import tracemalloc
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -287,11 +289,11 @@ class Taste:
 
 
 class Oracle:
-    explore = 0
-
-    """Reference: an ideal-ish observer that knows the collection's vibes and families and the vibe
-    population's model. Hypothesis = favourite city f (its vibe follows); P(like | photo, f, base) with
-    the expected affinity given f; exact posterior over (f, base); MI pick over all photos."""
+    """Reference, not a product: an ideal-ish observer that knows the collection's vibes and families
+    and the vibe population's parameters. Hypothesis = one favourite f (the vibe follows); P(like |
+    photo, f, base) from the expected affinity of the photo's city given f (0.875 f, 0.57 its family,
+    0.42 the rest of its vibe, 0.015 elsewhere: the population's means); exact posterior over
+    (f, base); the first `explore` cards one per vibe not shown yet, then MI over all photos."""
 
     name = "oracle"
     bases = np.linspace(0.05, 0.3, 6)
@@ -372,6 +374,7 @@ class Cell:
     pick_seconds: list = field(default_factory=list)
     max_kind: list = field(default_factory=list)
     max_fav: list = field(default_factory=list)
+    best_like: list = field(default_factory=list)
     states: list = field(default_factory=list)
 
     def add_stated(self, name, stated, observed):
@@ -420,6 +423,7 @@ def _measure(cell: Cell, col: Collection, person: Person, report, step: int):
         if step == 20:
             cell.max_kind.append(float(stated["kind"].max()))
             cell.max_fav.append(float(stated["ranking"].p_favourite.max()))
+            cell.best_like.append(float(stated["ranking"].expected_like.max()))
             cell.states.append(stated["state"].label)
 
 
@@ -447,14 +451,16 @@ def calibration(stated, observed):
 # ---------------------------------------------------------------- reporting
 
 
+HEADER = (
+    "| strategy | fav top10 @10 | @20 | @40 | vibe prec @20 | gap P(kind) | gap like share | gap P(leader fav) "
+    "| cities in first 10 | vibes in first 10 | longest run | own first card | pick ms |\n" + "|---" * 13 + "|"
+)
+STATED = ("P(kind) top10", "like share top10", "P(leader fav)")
+
+
 def summary_row(label: str, cell: Cell) -> str:
     hits = " | ".join(f"{np.mean(cell.hits[c]):.2f}" for c in CHECKPOINTS)
-    gaps = []
-    for name in ("P(kind) top10", "like share top10", "P(leader fav)"):
-        if name in cell.stated:
-            gaps.append(f"{calibration(*cell.stated[name])[1]:.3f}")
-        else:
-            gaps.append("-")
+    gaps = [f"{calibration(*cell.stated[name])[1]:.3f}" if name in cell.stated else "-" for name in STATED]
     distinct = len(set(cell.first_cards)) / len(cell.first_cards)
     return (
         f"| {label} | {hits} | {np.mean(cell.precision):.2f} | {' | '.join(gaps)} "
@@ -463,22 +469,110 @@ def summary_row(label: str, cell: Cell) -> str:
     )
 
 
-HEADER = (
-    "| strategy | fav top10 @10 | @20 | @40 | vibe prec @20 | gap P(kind) | gap like share | gap P(leader fav) "
-    "| cities in first 10 | vibes in first 10 | longest run | own first card | pick ms |\n" + "|---" * 13 + "|"
-)
+def special_row(label: str, cell: Cell) -> str:
+    """For people who like (almost) everything or nothing: what the page would claim, after 20 swipes."""
+    if cell.states:
+        labels, counts = np.unique(cell.states, return_counts=True)
+        said = ", ".join(f'"{lab}" {c / len(cell.states):.2f}' for lab, c in zip(labels, counts))
+        return (
+            f"  {label} @20: max P(kind) median {np.median(cell.max_kind):.2f}, max P(favourite) median "
+            f"{np.median(cell.max_fav):.2f}, best expected like share median {np.median(cell.best_like):.2f}; "
+            f"state: {said}"
+        )
+    if "P(leader fav)" in cell.stated:
+        share = np.array(cell.stated["P(leader fav)"][0])
+        return f"  {label}: leader share, median {np.median(share):.2f}, 90th percentile {np.percentile(share, 90):.2f}"
+    return ""
 
 
-def print_calibration(title: str, stated, observed):
+def calibration_table(title: str, stated, observed) -> str:
     rows, gap = calibration(stated, observed)
-    print(f"{title}: mean gap {gap:.3f}")
-    print("| bin | n | stated | observed |\n|---|---|---|---|")
-    for b, n, s, o in rows:
-        print(f"| {BINS[b]:.1f}-{BINS[b + 1]:.1f} | {n} | {s:.3f} | {o:.3f} |")
+    lines = [f"{title}: mean gap {gap:.3f}", "| bin | n | stated | observed |", "|---|---|---|---|"]
+    lines += [f"| {BINS[b]:.1f}-{BINS[b + 1]:.1f} | {n} | {s:.3f} | {o:.3f} |" for b, n, s, o in rows]
+    return "\n".join(lines)
+
+
+def run_collection(job) -> tuple[str, dict]:
+    """One collection at one K: every population and strategy. Returns the text and the cells' key numbers."""
+    name, k, args = job
+    col = {"a": collection_a, "b": collection_b}[name](np.random.default_rng([args.seed, k, ord(name)]), k)
+    out = [f"\n## collection {col.name}, top-1 accuracy {col.accuracy():.2f}, {len(np.unique(col.vibe))} vibes"]
+    strategies = [] if args.no_baselines else [QueueSum(col, args.seed), LlrSmart(col, args.seed)]
+    strategies += [Taste(col, args.seed, v, **variant_settings(v)) for v in args.variants]
+    oracle = Oracle(col, args.seed, explore=10) if args.oracle else None
+    pooled, numbers = {}, {}
+    for population in args.populations:
+        out.append(f"\n### population {population}, {args.users} people\n{HEADER}")
+        extra = [oracle] if oracle and population == "vibe" else []
+        for strategy in strategies + extra:
+            started = time.perf_counter()
+            cell = simulate(col, population, strategy, users=args.users, seed=args.seed)
+            print(
+                f"  ({col.name} {population} {strategy.name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr
+            )
+            out.append(summary_row(strategy.name, cell))
+            numbers[(name, k, population, strategy.name)] = cell_numbers(cell)
+            if population in ("likes-all", "likes-none"):
+                out.append(special_row(strategy.name, cell)) if special_row(strategy.name, cell) else None
+            if population in ("vibe", "single", "noisy"):
+                for stated_name, (s, o) in cell.stated.items():
+                    ps, po = pooled.setdefault((strategy.name, stated_name), ([], []))
+                    ps.extend(s)
+                    po.extend(o)
+    for (strategy_name, stated_name), (s, o) in pooled.items():
+        title = f"{strategy_name}, {stated_name}, populations vibe+single+noisy, after 10, 20 and 40 swipes"
+        out.append("\n" + calibration_table(title, s, o))
+    return "\n".join(out), numbers
+
+
+def cell_numbers(cell: Cell) -> dict:
+    numbers = {f"top10@{c}": float(np.mean(cell.hits[c])) for c in CHECKPOINTS}
+    numbers["precision"] = float(np.mean(cell.precision))
+    numbers.update({name: calibration(*cell.stated[name])[1] for name in STATED if name in cell.stated})
+    numbers["longest run"] = max(cell.longest_run)
+    return numbers
+
+
+def targets_table(numbers: dict, k: int = 256) -> str:
+    """The issue's targets at K = 256 for the vibe population, per collection."""
+    names = sorted({key[0] for key in numbers if key[1] == k and key[3] == "taste"})
+    if not names:
+        return ""
+    get = {n: numbers.get((n, k, "vibe", "taste"), {}) for n in names}
+    naive = {n: numbers.get((n, k, "vibe", "queue+sum"), {}).get("top10@20", float("nan")) for n in names}
+    rows = [
+        ("favourite in top 10 @20 >= 0.70", lambda n: get[n]["top10@20"], lambda v: v >= 0.70),
+        ("favourite in top 10 @40 >= 0.85", lambda n: get[n]["top10@40"], lambda v: v >= 0.85),
+        ("vibe precision @20 >= 0.55", lambda n: get[n]["precision"], lambda v: v >= 0.55),
+        ("gap P(kind) <= 0.05", lambda n: get[n]["P(kind) top10"], lambda v: v <= 0.05),
+        ("gap like share <= 0.05", lambda n: get[n]["like share top10"], lambda v: v <= 0.05),
+        ("gap P(leader fav) <= 0.05", lambda n: get[n]["P(leader fav)"], lambda v: v <= 0.05),
+        ("top 10 @20 >= 2.5 x queue+sum", lambda n: get[n]["top10@20"] / naive[n], lambda v: v >= 2.5),
+        ("longest same-city run <= 3", lambda n: get[n]["longest run"], lambda v: v <= 3),
+    ]
+    lines = [f"\n## targets, K={k}, population vibe, taste", "| target | " + " | ".join(names) + " |"]
+    lines.append("|---" * (len(names) + 1) + "|")
+    for label, value, ok in rows:
+        cells = []
+        for n in names:
+            try:
+                v = value(n)
+                cells.append(f"{v:.2f} {'met' if ok(v) else 'NOT met'}")
+            except (KeyError, ZeroDivisionError):
+                cells.append("-")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    oracle = [numbers.get((n, k, "vibe", "oracle, 10 spread cards"), {}) for n in names]
+    if all(oracle):
+        lines.append(
+            "| (ideal-ish observer, top 10 @20 / @40 / precision) | "
+            + " | ".join(f"{o['top10@20']:.2f} / {o['top10@40']:.2f} / {o['precision']:.2f}" for o in oracle)
+            + " |"
+        )
+    return "\n".join(lines)
 
 
 def pick_timing(photos=10_000, cities=256, calls=100, history_len=30):
-    """taste.next_photos (and posterior + ranking) for photos x cities, histories of history_len swipes."""
+    """taste.next_photos (posterior included) and rank_cities for photos x cities, histories of history_len."""
     rng = np.random.default_rng(1)
     col = collection_a(rng, cities)
     rows = rng.choice(len(col.labels), photos, replace=photos > len(col.labels))
@@ -500,6 +594,42 @@ def pick_timing(photos=10_000, cities=256, calls=100, history_len=30):
     return build, picks, reads, model
 
 
+def big_collection(photos=100_000, cities=1_000, chunk=5_000):
+    """Build the model for a 100,000 x 1,000 collection (structured like collection a) and time it."""
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, cities, photos)
+    family, vibe = np.arange(cities) // 4, np.arange(cities) // 16
+    probs = np.empty((photos, cities), dtype=np.float32)
+    for start in range(0, photos, chunk):
+        lab = labels[start : start + chunk]
+        alpha = np.where(vibe[None, :] == vibe[lab][:, None], 0.15, 0.01).astype(np.float32)
+        alpha[family[None, :] == family[lab][:, None]] = 1.0
+        alpha[np.arange(len(lab)), lab] = 6.0
+        g = rng.gamma(alpha).astype(np.float32)
+        probs[start : start + chunk] = g / g.sum(axis=1, keepdims=True)
+    tracemalloc.start()
+    started = time.perf_counter()
+    model = taste.build_model(probs, labels)
+    build = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    history = [(int(r), bool(rng.random() < 0.3)) for r in rng.choice(photos, 30, replace=False)]
+    picks = [_timed(lambda i=i: taste.next_photos(model, history, 5, seed=i)) for i in range(20)]
+    reads = [_timed(lambda: taste.rank_cities(model, history)) for _ in range(20)]
+    return (
+        f"100,000 photos x 1,000 cities: model {model_bytes(model) / 1e6:.0f} MB ({len(model.hyp_city)} hypotheses), "
+        f"build {build:.1f} s with {peak / 1e6:.0f} MB of NumPy allocations at the peak (besides the caller's "
+        f"{probs.nbytes / 1e6:.0f} MB matrix); next_photos(n=5) median {np.median(picks) * 1000:.1f} ms, "
+        f"rank_cities median {np.median(reads) * 1000:.1f} ms"
+    )
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
 def model_bytes(model: taste.TasteModel) -> int:
     total = 0
     for value in vars(model).values():
@@ -510,92 +640,72 @@ def model_bytes(model: taste.TasteModel) -> int:
     return total
 
 
-VARIANTS = {
-    "taste": {},
-    "no pull": {"pull": 0.0},
-    "pull 1.0": {"pull": 1.0},
-    "untempered": {"temper": 1.0},
-    "no explore": {"explore_cards": 0},
-    "rank 4": {"rank": 4},
-    "rank 16": {"rank": 16},
+ABLATIONS = {
+    "taste": "",
+    "no pull toward the labelled city": "pull=0",
+    "log-likelihood tempered x0.5": "temper=0.5",
+    "rank 8": "rank=8",
+    "no spread cards (MI from the first card)": "explore_cards=0",
+    "one plateau (0.3)": "plateaus=0.3",
 }
 
 
 def variant_settings(name: str) -> dict:
-    """A named variant, or ad hoc settings "key=value,key=value" passed to taste.build_model."""
-    if name in VARIANTS:
-        return VARIANTS[name]
+    """A strategy name of ABLATIONS, or ad hoc settings "key=value,key=value" for taste.build_model."""
+    spec = ABLATIONS.get(name, name)
     settings = {}
-    for item in name.split(","):
+    for item in filter(None, spec.split(",")):
         key, value = item.split("=")
-        settings[key] = int(value) if key in ("explore_cards", "rank") else float(value)
+        if key in ("plateaus", "base_rates"):
+            settings[key] = tuple(float(v) for v in value.split("/"))
+        else:
+            settings[key] = int(value) if key in ("explore_cards", "rank") else float(value)
     return settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=120)
+    parser.add_argument("--users", type=int, default=150)
     parser.add_argument("--cities", type=int, nargs="+", default=[50, 256])
     parser.add_argument("--collections", nargs="+", default=["a", "b"])
     parser.add_argument("--populations", nargs="+", default=list(POPULATIONS))
-    parser.add_argument("--variants", nargs="+", default=["taste"], help=f"of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", nargs="+", default=["taste"], help="ABLATIONS names or key=value,... settings")
+    parser.add_argument("--ablations", action="store_true", help="taste variants only, population vibe, K=256")
     parser.add_argument("--no-baselines", action="store_true")
-    parser.add_argument("--oracle", action="store_true", help="also run the ideal-ish observer that knows the vibes")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-oracle", dest="oracle", action="store_false", help="skip the ideal-ish observer")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1, help="run the (collection, K) pairs in this many processes")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.ablations:
+        args.variants, args.populations, args.cities = list(ABLATIONS), ["vibe", "noisy"], [256]
+        args.no_baselines, args.oracle, args.no_timing = True, False, True
 
     print(f"$ python -m bench.taste_lab {' '.join(sys.argv[1:])}".rstrip())
-    print(f"machine: {os.cpu_count()} cores, {platform.machine()}, NumPy {np.__version__}")
-    if not args.no_timing:
-        report_timing()
-    makers = {"a": collection_a, "b": collection_b}
-    for name in args.collections:
-        for k in args.cities:
-            col = makers[name](np.random.default_rng([args.seed, k, ord(name)]), k)
-            run_collection(col, args)
-
-
-def report_timing():
-    build, picks, reads, model = pick_timing()
     print(
-        f"10,000 photos x 256 cities, 30 swipes: next_photos(n=5) median {np.median(picks) * 1000:.1f} ms, "
-        f"p99 {np.percentile(picks, 99) * 1000:.1f} ms; rank_cities median {np.median(reads) * 1000:.1f} ms; "
-        f"build {build:.2f} s; model {model_bytes(model) / 1e6:.1f} MB ({len(model.hyp_city)} hypotheses)"
+        f"machine: {os.cpu_count()} cores, {platform.machine()}, NumPy {np.__version__}, OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
     )
-
-
-def run_collection(col: Collection, args):
-    print(f"\n## collection {col.name}, top-1 accuracy {col.accuracy():.2f}, {len(np.unique(col.vibe))} vibes")
-    strategies = [] if args.no_baselines else [QueueSum(col, args.seed), LlrSmart(col, args.seed)]
-    strategies += [Oracle(col, args.seed), Oracle(col, args.seed, explore=10)] if args.oracle else []
-    strategies += [Taste(col, args.seed, v, **variant_settings(v)) for v in args.variants]
-    pooled = {}
-    for population in args.populations:
-        print(f"\n### population {population}, {args.users} people\n{HEADER}")
-        for strategy in strategies:
-            started = time.perf_counter()
-            cell = simulate(col, population, strategy, users=args.users, seed=args.seed)
-            print(summary_row(strategy.name, cell), flush=True)
-            print(
-                f"  ({col.name} {population} {strategy.name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr
-            )
-            if population in ("likes-all", "likes-none") and cell.states:
-                labels, counts = np.unique(cell.states, return_counts=True)
-                said = ", ".join(f"{lab} {c / len(cell.states):.2f}" for lab, c in zip(labels, counts))
-                print(
-                    f"  {strategy.name} @20: max P(kind) median {np.median(cell.max_kind):.2f}, max P(favourite) "
-                    f"median {np.median(cell.max_fav):.2f}; state: {said}"
-                )
-            if population in ("vibe", "single", "noisy"):
-                for name, (s, o) in cell.stated.items():
-                    ps, po = pooled.setdefault((strategy.name, name), ([], []))
-                    ps.extend(s)
-                    po.extend(o)
-    for (strategy_name, name), (s, o) in pooled.items():
-        if strategy_name != "queue+sum":
-            print()
-            print_calibration(f"{strategy_name}, {name}, populations vibe+single+noisy, @10/20/40", s, o)
+    if not args.no_timing:
+        build, picks, reads, model = pick_timing()
+        print(
+            f"10,000 photos x 256 cities, 30 swipes: next_photos(n=5) median {np.median(picks) * 1000:.1f} ms, "
+            f"p99 {np.percentile(picks, 99) * 1000:.1f} ms; rank_cities median {np.median(reads) * 1000:.1f} ms; "
+            f"build {build:.2f} s; model {model_bytes(model) / 1e6:.1f} MB ({len(model.hyp_city)} hypotheses)"
+        )
+        print(big_collection(), flush=True)
+    jobs = [(name, k, args) for k in args.cities for name in args.collections]
+    if args.jobs > 1:
+        with multiprocessing.Pool(args.jobs) as pool:
+            results = pool.map(run_collection, jobs)
+    else:
+        results = map(run_collection, jobs)
+    numbers = {}
+    for text, cell_numbers_ in results:
+        print(text, flush=True)
+        numbers.update(cell_numbers_)
+    if not args.ablations:
+        print(targets_table(numbers))
 
 
 if __name__ == "__main__":
