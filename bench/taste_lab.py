@@ -557,7 +557,11 @@ def targets_table(numbers: dict, k: int = 256) -> str:
         for n in names:
             try:
                 v = value(n)
-                cells.append(f"{v:.2f} {'met' if ok(v) else 'NOT met'}")
+                cells.append(
+                    f"{v:.3f} {'met' if ok(v) else 'NOT met'}"
+                    if "gap" in label
+                    else f"{v:.2f} {'met' if ok(v) else 'NOT met'}"
+                )
             except (KeyError, ZeroDivisionError):
                 cells.append("-")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -678,7 +682,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.ablations:
-        args.variants, args.populations, args.cities = list(ABLATIONS), ["vibe", "noisy"], [256]
+        args.variants, args.populations, args.cities = list(ABLATIONS), ["vibe"], [256]
         args.no_baselines, args.oracle, args.no_timing = True, False, True
 
     print(f"$ python -m bench.taste_lab {' '.join(sys.argv[1:])}".rstrip())
@@ -697,7 +701,7 @@ def main() -> None:
     jobs = [(name, k, args) for k in args.cities for name in args.collections]
     if args.jobs > 1:
         with multiprocessing.Pool(args.jobs) as pool:
-            results = pool.map(run_collection, jobs)
+            results = list(pool.imap(run_collection, jobs, chunksize=1))
     else:
         results = map(run_collection, jobs)
     numbers = {}

@@ -12,9 +12,10 @@ cities it looks like), and a city's centroid is the mean of its photos. Cities a
 tree by average linkage of their centroids: the tree's nodes are the candidate *kinds* of place
 (look-alike families low in the tree, vibes higher up).
 
-A person is one of a few thousand *taste hypotheses* h = (favourite city f, kind k containing f):
-they love f, like f's close look-alikes nearly as much, like the rest of k somewhat, and
-everything else not at all. For a photo at distance d from f's centroid, of a city in or out of k:
+A person is one of H *taste hypotheses* (a few hundred to a few thousand), h = (favourite city
+f, kind k containing f): they love f, like f's close look-alikes nearly as much, like the rest
+of k somewhat, and everything else not at all. For a photo at distance d from f's centroid, of a
+city in or out of k:
 
     affinity_h = peak * (bump + plateau * (1 - bump) * [photo's city in k])
     bump = exp(-d^2 / (2 s_f^2))         s_f: the distance from f to its nearest look-alike
@@ -31,13 +32,15 @@ it is read (nothing is stored per person, so it never drifts). The log-likelihoo
 (bench/taste_lab.py), so temper defaults to 1.
 
 Read-outs per city: the expected share of its photos the person likes (and its sd); P(it is the
-same kind of place as their favourite), i.e. the posterior over the favourite summed over the
-cities whose most natural kind contains it; P(it is the favourite); and the evidence (swiped
-photos of it or its look-alikes), so that unseen cities can be shown as "not shown yet".
-Next photos: one seeded, spread-out card per kind of place first (4 to 10 cards, each far from
-what was shown: they cover the collection's regions, and differ between people), then the most informative photos
-(mutual information between the answer and the hypothesis) among a sample of candidates; never a
-4th card in a row from one city while others remain.
+same kind of place as their favourite): the posterior over the favourite summed over the cities
+whose "home kind" contains it (a city's home kind is the largest tree node around it whose cities
+are clearly closer to each other than to the rest); P(it is the favourite, the centre of their
+taste); and the evidence (swiped photos of it or its look-alikes), so that unseen cities can be
+shown as "not shown yet". Next photos: one seeded, spread-out card per kind of place first (4 to
+10 cards, each far from what was shown, so they cover the collection's regions and differ between
+people), then the most informative photos (mutual information between the answer and the
+hypothesis) among a sample of candidates; never a 4th card in a row from one city while others
+remain.
 
 Memory per worker, N photos, K cities, H hypotheses (H ~ 2-3 K), rank r <= 64:
     N x (4 r + 16) bytes  coordinates, label, city, row lists
