@@ -1,14 +1,18 @@
 """Taste lab: simulated people swipe simulated collections; three strategies are compared.
 
-Pure NumPy, no Django: `python -m bench.taste_lab` (add --quick for a smoke run).
+Pure NumPy, no Django. The saved runs (bench/results/taste_lab.txt), each under 10 minutes on 2 cores:
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python -m bench.taste_lab --cities 256 --jobs 2
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python -m bench.taste_lab --cities 50 --jobs 2 --no-timing
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python -m bench.taste_lab --ablations --users 100 --jobs 2
+A smoke run: python -m bench.taste_lab --users 4 --cities 50 --no-timing
 
 Collections (every photo has a labelled city; a photo *shows* its city, or, if generic, its vibe)
 - a: like bench/discovery.py. Cities in families of 4 look-alikes, families in vibes of 16; 15-60
   photos per city; Dirichlet CNN vectors, alpha 6 on the city, 1 on look-alikes, 0.15 on the rest of
   the vibe, 0.01 elsewhere; 20 % generic photos (alpha 1 on every city of the vibe).
-- b: rougher. Vibes of uneven size (4 to min(40, K/3) cities), families of 2-6, 8-90 photos per city, softer
-  vectors (~59 % top-1 accuracy, like a real model), each city confused with 2 cities of other
-  vibes, 25 % generic photos.
+- b: rougher. Vibes of uneven size (4 to min(40, K/3) cities), families of 2-6, 8-90 photos per
+  city, softer vectors (top-1 accuracy 59 % at K=50, 48 % at K=256), each city confused with 2
+  cities of other vibes, 25 % generic photos.
 
 Populations ("favourites" are the cities with the top weight; "their kind" is their vibe)
 1 vibe:      2-4 favourite cities in one vibe; affinity 0.8-0.95 for favourites, 0.4-0.65 for their
