@@ -51,14 +51,14 @@ def use_database(url: str) -> None:
     from django.core.cache import caches
     from django.db import connections
 
-    from swipes.photo_matrix import forget_photo_matrix
+    from swipes.collection import forget_collection
 
     name = url.rsplit("/", 1)[1]
     connection = connections["default"]
     if connection.settings_dict["NAME"] != name:
         connection.close()
         connection.settings_dict["NAME"] = name
-        forget_photo_matrix()  # the matrix belongs to one database; a web process never switches
+        forget_collection()  # it belongs to one database; a web process never switches
     caches["default"].key_prefix = name  # each database has its own collection version and sessions
 
 

@@ -217,14 +217,12 @@ def seed_collection(*, cities: int, photos: int, seed: int = 7, prefix: str = "b
 
 
 def store_contributions(photo_ids: list[int]) -> int:
-    """Store what a like and a nope of each photo add under the current rule, as once every photo has been
+    """Store what a like and a nope of each photo add to the stored scores, as once every photo has been
     swiped by someone (so the run's swipes only refer to them). Returns how many vectors were stored."""
     from swipes.models import Contribution
     from swipes.selectors import contribution_for, swipe_photo
-    from swipes.services import current_rule
 
-    rule = current_rule()
-    vectors = [contribution_for(swipe_photo(pk), liked, rule=rule) for pk in photo_ids for liked in (True, False)]
+    vectors = [contribution_for(swipe_photo(pk), liked) for pk in photo_ids for liked in (True, False)]
     rows = {
         v.digest(): Contribution(digest=v.digest(), vector_cities=v.cities_bytes(), vector_values=v.values_bytes())
         for v in vectors

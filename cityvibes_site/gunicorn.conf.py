@@ -55,12 +55,12 @@ def on_starting(server) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Build the photo matrix before this worker accepts its first request (otherwise the first swipe
+    """Build the collection's model before this worker accepts its first request (otherwise the first swipe
     after a deploy or recycle waits for it: about 1.5 s for 5,000 photos x 256 cities). With the
     database away the worker starts anyway; the first request that needs the matrix builds it."""
     from django.db import connections
 
-    from swipes.photo_matrix import warm_up
+    from swipes.collection import warm_up
 
     try:
         worker.log.info("worker %s: %s", worker.pid, warm_up())

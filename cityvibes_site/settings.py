@@ -229,14 +229,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # City Vibes
-# Scoring rule for swipes: "llr" (log-likelihood ratio against the collection's mean vector,
-# the default: see bench/scoring.py and tests/test_scoring.py) or "sum" (the original rule).
-CITYVIBES_SCORING_RULE = os.environ.get("CITYVIBES_SCORING_RULE", "llr")
-# Which photo comes next: "smart" (the most informative given the swipes so far, the default:
-# see bench/discovery.py and bench/results/discovery.txt) or "queue" (the fixed queue order).
+# How cities are ranked: "taste" (a model of the kinds of place a person likes, read from their
+# swipes: swipes/taste.py; the default, see bench/discovery.py) or "sum" (the original rule: the
+# liked photos' vectors minus the noped ones'). Every swipe stores its "sum" contribution either way.
+CITYVIBES_SCORING_RULE = os.environ.get("CITYVIBES_SCORING_RULE", "taste")
+# Which photo comes next: "smart" (spread-out cards first, then the most telling ones; the default)
+# or "queue" (one fixed shuffled order for everyone).
 CITYVIBES_PHOTO_ORDER = os.environ.get("CITYVIBES_PHOTO_ORDER", "smart")
-# While photos keep changing (a harvest), each process rebuilds its matrix of photo vectors for the
-# smart order at most this often (seconds); see swipes/photo_matrix.py.
+# While photos keep changing (a harvest), each process rebuilds its model of the collection at most
+# this often (seconds); see swipes/collection.py.
 CITYVIBES_PHOTO_MATRIX_MAX_AGE = float(os.environ.get("CITYVIBES_PHOTO_MATRIX_MAX_AGE", "30"))
 CITYVIBES_DISPLAY_MAX_SIDE = int(os.environ.get("CITYVIBES_DISPLAY_MAX_SIDE", "800"))
 CITYVIBES_THUMB_MAX_SIDE = 240

@@ -51,7 +51,7 @@ def collection_version() -> int:
     """A token that changes whenever photos change; per-process caches of the collection key on it.
 
     Starts from the clock, not 1, so a cleared cache never brings back a version that a
-    process-local cache (swipes.photo_matrix) already saw.
+    process-local cache (swipes.collection) already saw.
     """
     return cache.get_or_set(COLLECTION_CACHE_KEY, time.time_ns, timeout=None)
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from photos.models import City
 from swipes.models import Swipe, UserSwipeData
-from swipes.selectors import top_cities
 
 
 @admin.register(UserSwipeData)
@@ -13,9 +13,11 @@ class UserSwipeDataAdmin(admin.ModelAdmin):
     exclude = ("score_cities", "score_values")
     list_select_related = ("user",)
 
-    @admin.display(description="top cities")
+    @admin.display(description="top cities by summed vectors")
     def best_cities(self, obj: UserSwipeData) -> str:
-        return ", ".join(f"{city.name} ({score:.2f})" for city, score in top_cities(obj.scores, limit=3)) or "—"
+        top = obj.scores.top(3)
+        names = City.objects.in_bulk([city_id for city_id, _ in top])
+        return ", ".join(f"{names[c].name} ({score:.2f})" for c, score in top if c in names) or "—"
 
 
 @admin.register(Swipe)

@@ -12,8 +12,17 @@ from cityvibes_site.api_fields import StrictBooleanField, StrictIntegerField, is
 from cityvibes_site.throttling import SwipeReadThrottle, SwipeWriteThrottle
 from photos.serializers import CitySerializer, PhotoOutSerializer, city_fields, photo_payload
 from swipes import services
-from swipes.models import UserSwipeData
-from swipes.selectors import confidence_for, next_photos_for, rank_cities_for, top_cities
+from swipes.selectors import (
+    Confidence,
+    RankedCity,
+    confidence_from,
+    current_rule,
+    leading_cities,
+    next_photos_for,
+    rank_cities_for,
+    summary_of,
+    taste_of,
+)
 from swipes.sessions import current_swiper
 
 MAX_NEXT = 50
@@ -31,11 +40,28 @@ class SwipeInSerializer(serializers.Serializer):
         help_text="Also answer with this many photos to swipe next, chosen knowing this swipe (as GET "
         "/api/photos/next?n= would right after it): one request per swipe instead of two.",
     )
+    showing = StrictIntegerField(
+        min_value=1,
+        max_value=MAX_PHOTO_ID,
+        required=False,
+        help_text="The photo the page already shows next, if any: the next photos are chosen to follow it "
+        "(another city, another kind of place) and never repeat it.",
+    )
 
 
 class RankedCitySerializer(CitySerializer):
     rank = serializers.IntegerField()
-    score = serializers.FloatField()
+    score = serializers.FloatField(
+        help_text="What the ranking is ordered by: the match (0..1) under the taste rule, the summed photo "
+        "vectors under the sum rule."
+    )
+    match = serializers.FloatField(help_text="The share of the city's photos you are expected to like, 0..1.")
+    match_spread = serializers.FloatField(help_text="How unsure that share still is (a standard deviation).")
+    kind_probability = serializers.FloatField(
+        help_text="How likely the city is of the kind of place you like, 0..1 (calibrated in bench/discovery.py)."
+    )
+    liked = serializers.IntegerField(help_text="Photos of it or its look-alikes you liked ...")
+    seen = serializers.IntegerField(help_text="... of how many you swiped.")
 
 
 class NextOutSerializer(serializers.Serializer):
@@ -61,17 +87,33 @@ class UndoOutSerializer(serializers.Serializer):
 class ConfidenceSerializer(serializers.Serializer):
     leader = CitySerializer()
     runner_up = CitySerializer()
-    leader_share = serializers.FloatField(help_text="How likely the leader is the swiper's city, 0..1")
+    leader_share = serializers.FloatField(help_text="How likely the leader is of the kind of place you like, 0..1")
     swipes_to_settle = serializers.IntegerField(
-        allow_null=True, help_text="Well-chosen swipes until the leader's lead is settled; 0 = settled, null = many"
+        allow_null=True, help_text="0 when the leader is settled (likely at 80% or more); null: keep swiping"
     )
+
+
+class TasteWordsSerializer(serializers.Serializer):
+    likes = serializers.ListField(
+        child=serializers.CharField(), help_text='What your liked photos show, e.g. "palaces"'
+    )
+    passes = serializers.ListField(child=serializers.CharField(), help_text="What the photos you passed on show")
 
 
 class ResultsOutSerializer(serializers.Serializer):
     swipe_count = serializers.IntegerField()
     rule = serializers.CharField()
-    cities = RankedCitySerializer(many=True)
+    cities = RankedCitySerializer(many=True, help_text="Only cities whose photos (or look-alikes') you have seen.")
     confidence = ConfidenceSerializer(allow_null=True)
+    state = serializers.ChoiceField(
+        ["empty", "no likes yet", "likes nothing", "likes everything", "exploring", "taste found"],
+        help_text="What the swipes say as a whole.",
+    )
+    taste_words = TasteWordsSerializer()
+    not_shown = serializers.IntegerField(
+        help_text="Cities whose photos you have not seen yet: nothing is said of them."
+    )
+    photos_left = serializers.BooleanField(help_text="False once every photo has been swiped.")
 
 
 class ResetOutSerializer(serializers.Serializer):
@@ -87,21 +129,30 @@ class ResultsQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_RESULTS, default=10, help_text="How many cities")
 
 
-def top_payload(swiper: UserSwipeData, *, limit: int = 5) -> list[dict]:
-    """The swiper's best cities as the swipe and undo answers show them."""
-    ranked = top_cities(swiper.scores, limit=limit)
-    return [{"rank": i, **city_fields(city), "score": round(score, 6)} for i, (city, score) in enumerate(ranked, 1)]
+def ranked_payload(ranked: list[RankedCity]) -> list[dict]:
+    return [
+        {
+            "rank": rank,
+            **city_fields(item.city),
+            "score": round(item.score, 6),
+            "match": round(item.match, 4),
+            "match_spread": round(item.spread, 4),
+            "kind_probability": round(item.kind_probability, 4),
+            "liked": item.liked,
+            "seen": item.seen,
+        }
+        for rank, item in enumerate(ranked, start=1)
+    ]
 
 
-def confidence_payload(swiper: UserSwipeData | None) -> dict | None:
-    confidence = confidence_for(swiper)
+def confidence_payload(confidence: Confidence | None) -> dict | None:
     if confidence is None:
         return None
     return {
         "leader": city_fields(confidence.leader),
         "runner_up": city_fields(confidence.runner_up),
-        "leader_share": round(confidence.leader_share, 4),
-        "swipes_to_settle": confidence.swipes_to_settle,
+        "leader_share": round(confidence.kind_probability, 4),
+        "swipes_to_settle": 0 if confidence.settled else None,
     }
 
 
@@ -131,7 +182,8 @@ class NextPhotosView(SwipeAPIView):
     )
     def get(self, request):
         n = query_int(request, "n", default=5, low=1, high=MAX_NEXT)
-        photos = next_photos_for(current_swiper(request), n=n)
+        showing = query_int(request, "showing", default=0, low=0, high=MAX_PHOTO_ID)
+        photos = next_photos_for(current_swiper(request), n=n, showing=showing or None)
         return Response({"photos": [photo_payload(request, p) for p in photos]})
 
 
@@ -153,15 +205,17 @@ class SwipeView(SwipeAPIView):
         swipe = incoming.validated_data
         swiper = current_swiper(request, create=True)
         outcome = services.record_swipe(swiper=swiper, photo_id=swipe["photo"], liked=swipe["liked"])
+        reading = taste_of(swiper)  # one reading of the log for the top cities and the next photos
         body = {
             "recorded": outcome.created,
             "photo": outcome.swipe.photo_id,
             "liked": outcome.swipe.liked,
             "swipe_count": swiper.swipe_count,
-            "top_cities": top_payload(swiper),
+            "top_cities": ranked_payload(leading_cities(swiper, limit=5, reading=reading)),
         }
         if swipe["next"]:
-            body["next_photos"] = [photo_payload(request, p) for p in next_photos_for(swiper, n=swipe["next"])]
+            photos = next_photos_for(swiper, n=swipe["next"], reading=reading, showing=swipe.get("showing"))
+            body["next_photos"] = [photo_payload(request, p) for p in photos]
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
 
@@ -181,30 +235,33 @@ class UndoView(SwipeAPIView):
                 "undone": photo_payload(request, swipe.photo),
                 "liked": swipe.liked,
                 "swipe_count": swiper.swipe_count,
-                "top_cities": top_payload(swiper),
+                "top_cities": ranked_payload(leading_cities(swiper, limit=5)),
             }
         )
 
 
 class ResultsView(SwipeAPIView):
     @extend_schema(
-        summary="Cities ranked by this swiper's score",
+        summary="The cities that match this swiper's taste, best first",
         parameters=[ResultsQuerySerializer],
         responses={200: ResultsOutSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
     )
     def get(self, request):
         limit = query_int(request, "limit", default=10, low=1, high=MAX_RESULTS)
         swiper = current_swiper(request)
-        ranked = rank_cities_for(swiper, limit=limit)
+        reading = taste_of(swiper)
+        ranked = rank_cities_for(swiper, limit=limit, reading=reading)
+        summary = summary_of(swiper, reading)
         return Response(
             {
                 "swipe_count": swiper.swipe_count if swiper else 0,
-                "rule": services.current_rule(),
-                "cities": [
-                    {"rank": i, **city_fields(item.city), "score": round(item.score, 6)}
-                    for i, item in enumerate(ranked, start=1)
-                ],
-                "confidence": confidence_payload(swiper),
+                "rule": current_rule(),
+                "cities": ranked_payload(ranked),
+                "confidence": confidence_payload(confidence_from(ranked, summary)),
+                "state": summary.state,
+                "taste_words": {"likes": summary.words_liked, "passes": summary.words_passed},
+                "not_shown": summary.not_shown,
+                "photos_left": summary.deck_left,
             }
         )
 

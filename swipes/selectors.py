@@ -1,6 +1,11 @@
-"""Reads for the swipe loop: photo vectors, what a swipe adds, the next photos, ranked results."""
+"""Reads for the swipe loop: photo vectors, what a swipe adds, the next photos, a person's taste.
 
-from dataclasses import dataclass
+A person's taste is read from their swipe log at every request (swipes/taste.py: an exact posterior
+over kinds of place), so it is never stale and follows the collection as it changes.
+"""
+
+import secrets
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
@@ -9,10 +14,13 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from photos.models import City, Photo
 from photos.serializers import CARD_FIELDS
-from swipes import ordering, scoring
+from swipes import taste, words
+from swipes.collection import Collection, current_collection
 from swipes.models import Swipe, UserSwipeData
-from swipes.photo_matrix import photo_matrix
 from swipes.vectors import CityVector
+
+RULES = ("taste", "sum")
+PHOTO_ORDERS = ("smart", "queue")
 
 
 def live_swipes(swiper: UserSwipeData | int) -> QuerySet[Swipe]:
@@ -40,23 +48,21 @@ def photo_vector(photo: Photo) -> CityVector | None:
     return None
 
 
-def contribution_for(photo: Photo, liked: bool, *, rule: str) -> CityVector | None:
-    """What swiping this photo adds to each city's score under `rule` (None: the photo has no vector).
-
-    Under llr over every city of the collection, against its mean vector (the photo matrix's).
-    """
+def contribution_for(photo: Photo, liked: bool) -> CityVector | None:
+    """What swiping this photo adds to the stored per-city scores (the design card's rule: a like adds
+    the photo's vector, a nope subtracts it); None when the photo has no vector."""
     vector = photo_vector(photo)
     if vector is None:
         return None
-    if rule == "sum":
-        return CityVector(vector.cities, scoring.swipe_contribution(vector.values, liked, rule=rule))
-    matrix = photo_matrix()
-    cities = np.union1d(matrix.city_ids, vector.cities)
-    mean = CityVector(matrix.city_ids, matrix.mean).values_for(cities)
-    return CityVector(cities, scoring.swipe_contribution(vector.values_for(cities), liked, rule=rule, mean=mean))
+    return vector if liked else CityVector(vector.cities, -vector.values)
 
 
-PHOTO_ORDERS = ("smart", "queue")
+def current_rule() -> str:
+    """How cities are ranked: "taste" (the taste model) or "sum" (the stored scores of the design card)."""
+    rule = settings.CITYVIBES_SCORING_RULE
+    if rule not in RULES:
+        raise ValueError(f"CITYVIBES_SCORING_RULE={rule!r} is not one of {', '.join(RULES)}")
+    return rule
 
 
 def current_photo_order() -> str:
@@ -67,22 +73,68 @@ def current_photo_order() -> str:
 
 
 @checks.register()
-def check_photo_order(app_configs=None, **kwargs) -> list[checks.Error]:
-    """`manage.py check` (and migrate, runserver) refuse an unknown order instead of a 500 per request."""
-    try:
-        current_photo_order()
-    except ValueError as error:
-        return [checks.Error(str(error), id="cityvibes.E002")]
-    return []
+def check_rule_and_order(app_configs=None, **kwargs) -> list[checks.Error]:
+    """`manage.py check` (and migrate, runserver) refuse an unknown rule or order instead of a 500 per request."""
+    errors = []
+    for read, code in ((current_rule, "cityvibes.E003"), (current_photo_order, "cityvibes.E002")):
+        try:
+            read()
+        except ValueError as error:
+            errors.append(checks.Error(str(error), id=code))
+    return errors
 
 
-def next_photos_for(swiper: UserSwipeData | None, *, n: int) -> list[Photo]:
+# ---------------------------------------------------------------- a person's taste
+
+
+@dataclass
+class Taste:
+    """What one swiper's live swipes say, under this process's collection."""
+
+    collection: Collection
+    swipes: list[tuple[int, bool]]  # (photo id, liked), in log order
+    history: list[tuple[int, bool]]  # (model row, liked), the photos the model holds
+    post: np.ndarray | None = None
+    ranking: taste.CityRanking | None = None
+    state: taste.TasteState | None = None
+
+    @property
+    def likes(self) -> int:
+        return sum(liked for _, liked in self.swipes)
+
+
+def taste_of(swiper: UserSwipeData | None) -> Taste:
+    """Read the swiper's taste from their log (None: someone who has not swiped)."""
+    collection = current_collection()
+    swipes = list(live_swipes(swiper).order_by("id").values_list("photo_id", "liked")) if swiper else []
+    reading = Taste(collection, swipes, collection.history(swipes))
+    model = collection.model
+    if model is not None:
+        reading.post = taste.posterior(model, reading.history)
+        reading.ranking = taste.rank_cities(model, reading.history, reading.post)
+        reading.state = taste.taste_state(model, reading.history, reading.post)
+    return reading
+
+
+# ---------------------------------------------------------------- the next photos
+
+
+def next_photos_for(
+    swiper: UserSwipeData | None, *, n: int, reading: Taste | None = None, showing: int | None = None
+) -> list[Photo]:
     """The next n photos for this swiper (None: a visitor who has not swiped), never one already
     swiped, in the configured order (CITYVIBES_PHOTO_ORDER). Right after an undo, the undone photo
-    comes first. Only the columns a card shows are read."""
+    comes first. `showing`: a photo the page already shows next (chosen before the last swipe), which
+    the photos after it follow and never repeat. Only the columns a card shows are read."""
+    undone = _photo_just_undone(swiper) if swiper is not None else None
     if current_photo_order() == "smart":
-        return _most_informative_photos(swiper, n=n)
-    return _queued_photos(swiper, n=n)
+        reading = reading or taste_of(swiper)
+        chosen = _most_telling_photos(swiper, n=n, reading=reading, first=undone, showing=showing)
+    else:
+        chosen = [p.pk for p in _queued_photos(swiper, n=n)]
+        chosen = ([undone] if undone else []) + [pk for pk in chosen if pk != undone][: n - bool(undone)]
+    cards = Photo.objects.servable().only(*CARD_FIELDS).in_bulk(chosen)
+    return [cards[pk] for pk in chosen if pk in cards]
 
 
 def _queued_photos(swiper: UserSwipeData | None, *, n: int) -> list[Photo]:
@@ -90,7 +142,7 @@ def _queued_photos(swiper: UserSwipeData | None, *, n: int) -> list[Photo]:
 
     Wraps around to the start of the queue, so photos added later are still shown.
     """
-    queryset = Photo.objects.servable().only(*CARD_FIELDS).order_by("queue_position")
+    queryset = Photo.objects.servable().only("id", "queue_position").order_by("queue_position")
     if swiper is None:
         return list(queryset[:n])
     unswiped = queryset.exclude(Exists(live_swipes(swiper).filter(photo=OuterRef("pk"))))
@@ -100,39 +152,23 @@ def _queued_photos(swiper: UserSwipeData | None, *, n: int) -> list[Photo]:
     return ahead
 
 
-def _most_informative_photos(swiper: UserSwipeData | None, *, n: int) -> list[Photo]:
-    """The n unswiped photos whose like or nope would tell most about this swiper's city (swipes/ordering.py)."""
-    matrix = photo_matrix()
-    if len(matrix) == 0:
+def _most_telling_photos(
+    swiper: UserSwipeData | None, *, n: int, reading: Taste, first: int | None, showing: int | None
+) -> list[int]:
+    """Photo ids: the taste model's next photos (spread-out cards first, then the most telling ones;
+    never a fourth card in a row from one city while others remain). Each person gets their own
+    first cards: the seed is the swiper's (a new visitor's is random)."""
+    collection, model = reading.collection, reading.collection.model
+    if model is None:
         return []
-    scores = swiper.scores.values_for(matrix.city_ids) if swiper else np.zeros(len(matrix.city_ids))
-    seed = swiper.pk * 1_000_003 + swiper.swipe_count if swiper else 0
-    priorities = ordering.photo_priorities(matrix, scores, seed=seed)
-    chosen = []
-    if swiper is not None:
-        priorities[_swiped_rows(swiper, matrix)] = -np.inf
-        undone = _photo_just_undone(swiper)
-        if undone is not None:
-            chosen.append(undone)
-            if undone in matrix.row_of:
-                priorities[matrix.row_of[undone]] = -np.inf
-    # The photos after the first are shown before the swiper's answer to the one before is known (the
-    # page prefetches them), so two in a row never show the same city while another city is left.
-    previous_city = None
-    candidates = [int(i) for i in ordering.best_first(priorities, 8 * n + 32) if priorities[i] > -np.inf]
-    while candidates and len(chosen) < n:
-        pick = next((i for i in candidates if matrix.top_city[i] != previous_city), candidates[0])
-        candidates.remove(pick)
-        chosen.append(int(matrix.photo_ids[pick]))
-        previous_city = matrix.top_city[pick]
-    cards = Photo.objects.servable().only(*CARD_FIELDS).in_bulk(chosen)
-    return [cards[pk] for pk in chosen if pk in cards]
-
-
-def _swiped_rows(swiper: UserSwipeData, matrix: ordering.PhotoMatrix) -> np.ndarray:
-    """The matrix rows of the photos the swiper has a live swipe of."""
-    rows = [matrix.row_of.get(pk) for pk in live_swipes(swiper).values_list("photo_id", flat=True)]
-    return np.array([row for row in rows if row is not None], dtype=np.int64)
+    # Cards already on the page, or coming back first, count as shown (for variety and for runs of one
+    # city) with their answers unknown: the posterior stays the one read from the real swipes.
+    swiped = {row for row, _ in reading.history}
+    ahead = [collection.row_of[pk] for pk in (showing, first) if pk in collection.row_of]
+    history = reading.history + [(row, False) for row in ahead if row not in swiped]
+    seed = swiper.pk * 100_003 + swiper.swipe_count if swiper else secrets.randbelow(2**31)
+    rows = taste.next_photos(model, history, n - (first is not None), seed=seed, post=reading.post)
+    return ([first] if first is not None else []) + [int(collection.photo_ids[row]) for row in rows]
 
 
 def _photo_just_undone(swiper: UserSwipeData) -> int | None:
@@ -145,82 +181,159 @@ def _photo_just_undone(swiper: UserSwipeData) -> int | None:
     return last["photo_id"]
 
 
-def top_cities(scores: CityVector, *, limit: int) -> list[tuple[City, float]]:
-    """The best `limit` cities of a score vector that still exist, best first."""
-    ranked = scores.top(len(scores))
-    shown: list[tuple[City, float]] = []
-    for start in range(0, len(ranked), max(2 * limit, 16)):  # in batches: skip deleted cities
-        chunk = ranked[start : start + max(2 * limit, 16)]
-        cities = City.objects.in_bulk([city_id for city_id, _ in chunk])
-        shown += [(cities[city_id], value) for city_id, value in chunk if city_id in cities]
-        if len(shown) >= limit:
-            break
-    return shown[:limit]
+# ---------------------------------------------------------------- ranked cities
 
 
 @dataclass
 class RankedCity:
     city: City
-    score: float
-    share: float  # 0..1, the bar length relative to the best absolute score
-    pushed_up: list[Photo]  # liked photos that raised this city's score most
-    pushed_down: list[Photo]  # disliked photos that lowered it most
+    score: float  # what the ranking is ordered by: the match (taste rule) or the stored score (sum rule)
+    match: float  # the share of the city's photos the person is expected to like, 0..1
+    spread: float  # how unsure that share is (posterior standard deviation)
+    kind_probability: float  # how likely the city is of the kind of place the person likes, 0..1
+    liked: int  # swiped photos of it or its look-alikes that the person liked ...
+    seen: int  # ... of how many swiped
+    pushed_up: list[Photo] = field(default_factory=list)  # liked photos of it or its look-alikes
+    pushed_down: list[Photo] = field(default_factory=list)  # noped photos of it or its look-alikes
 
 
-def rank_cities_for(swiper: UserSwipeData | None, *, limit: int = 10, photos_per_city: int = 0) -> list[RankedCity]:
-    """The swiper's cities, best first, optionally with the photos that moved each city most."""
-    if swiper is None or not len(swiper.scores):
+def rank_cities_for(
+    swiper: UserSwipeData | None, *, limit: int = 10, photos_per_city: int = 0, reading: Taste | None = None
+) -> list[RankedCity]:
+    """The swiper's cities, best first: only cities whose photos (or look-alikes') they have seen."""
+    reading = reading or taste_of(swiper)
+    if reading.ranking is None or not reading.history:
         return []
-    ranked = top_cities(swiper.scores, limit=limit)
-    biggest = max((abs(score) for _, score in ranked), default=0.0) or 1.0
-    movers = _movers(swiper, [city.pk for city, _ in ranked], photos_per_city) if photos_per_city else {}
-    return [RankedCity(city, score, abs(score) / biggest, *movers.get(city.pk, ([], []))) for city, score in ranked]
+    ranking, collection = reading.ranking, reading.collection
+    shown = ranking.order[ranking.shown[ranking.order]]
+    if current_rule() == "sum" and swiper is not None:
+        stored = swiper.scores.values_for(collection.city_ids)
+        shown = shown[np.argsort(-stored[shown], kind="stable")]
+    cities = City.objects.in_bulk([int(collection.city_ids[c]) for c in shown[: 2 * limit + 8]])
+    ranked = []
+    for column in shown:
+        city = cities.get(int(collection.city_ids[column]))
+        if city is not None:
+            ranked.append(_ranked_city(reading, int(column), city, swiper))
+        if len(ranked) == limit:
+            break
+    if photos_per_city:
+        _attach_movers(reading, ranked, photos_per_city)
+    return ranked
 
 
-def _movers(swiper: UserSwipeData, city_ids: list[int], n: int) -> dict[int, tuple[list[Photo], list[Photo]]]:
-    """Per city: the n liked photos that added most to its score, and the n noped ones that took most away.
+def _ranked_city(reading: Taste, column: int, city: City, swiper: UserSwipeData | None) -> RankedCity:
+    ranking, model = reading.ranking, reading.collection.model
+    rows = np.array([row for row, _ in reading.history], dtype=np.intp)
+    liked = np.array([was_liked for _, was_liked in reading.history], dtype=bool)
+    alike = reading.collection.look_alike[column, model.photo_city[rows]]
+    match = float(ranking.expected_like[column])
+    score = match
+    if current_rule() == "sum" and swiper is not None:
+        score = float(swiper.scores.values_for(np.array([city.pk]))[0])
+    return RankedCity(
+        city,
+        score,
+        match,
+        float(ranking.like_sd[column]),
+        float(ranking.p_kind[column]),
+        int((alike & liked).sum()),
+        int(alike.sum()),
+    )
 
-    Equally strong photos: the later swipe first."""
-    wanted = np.array(city_ids, dtype=np.int64)
-    up: dict[int, list] = {c: [] for c in city_ids}
-    down: dict[int, list] = {c: [] for c in city_ids}
-    for swipe in live_swipes(swiper).select_related("photo", "contribution"):
-        for city, value in zip(city_ids, swipe.contribution.vector.values_for(wanted).tolist()):
-            if swipe.liked and value > 0:
-                up[city].append((value, swipe.pk, swipe.photo))
-            elif not swipe.liked and value < 0:
-                down[city].append((-value, swipe.pk, swipe.photo))
-    return {c: (_strongest(up[c], n), _strongest(down[c], n)) for c in city_ids}
+
+def _attach_movers(reading: Taste, ranked: list[RankedCity], n: int) -> None:
+    """Per city: the photos of it and of its look-alikes that the person liked, and the ones they passed on,
+    those that moved the city's match most first (swipes/taste.py influence)."""
+    model, collection = reading.collection.model, reading.collection
+    photo_ids = [int(collection.photo_ids[row]) for row, _ in reading.history]
+    rows = np.array([row for row, _ in reading.history], dtype=np.intp)
+    picked: list[tuple[RankedCity, list[int], list[int]]] = []
+    for item in ranked:
+        column = collection.column_of[item.city.pk]
+        moved = taste.influence(model, reading.history, column, reading.post)
+        alike = collection.look_alike[column, model.photo_city[rows]]
+        order = [i for i in np.argsort(-np.abs(moved), kind="stable") if alike[i]]
+        up = [photo_ids[i] for i in order if reading.history[i][1]][:n]
+        down = [photo_ids[i] for i in order if not reading.history[i][1]][:n]
+        picked.append((item, up, down))
+    photos = Photo.objects.select_related("city").in_bulk([pk for _, up, down in picked for pk in up + down])
+    for item, up, down in picked:
+        item.pushed_up = [photos[pk] for pk in up if pk in photos]
+        item.pushed_down = [photos[pk] for pk in down if pk in photos]
 
 
-def _strongest(moves: list[tuple[float, int, Photo]], n: int) -> list[Photo]:
-    return [photo for _, _, photo in sorted(moves, key=lambda move: move[:2], reverse=True)[:n]]
+def leading_cities(swiper: UserSwipeData | None, *, limit: int = 3, reading: Taste | None = None) -> list[RankedCity]:
+    """The few cities the swipe page shows under the deck: none before the person liked something, nor
+    while they like everything or nothing (the results page says why)."""
+    reading = reading or taste_of(swiper)
+    if reading.state is None or reading.state.label not in ("exploring", "taste found") or not reading.swipes:
+        return []
+    return rank_cities_for(swiper, limit=limit, reading=reading)
+
+
+# ---------------------------------------------------------------- the results as a whole
+
+
+@dataclass
+class Summary:
+    """What the results page says about the person's swipes as a whole."""
+
+    state: str  # see summary_of
+    swipes: int
+    likes: int
+    words_liked: list[str]
+    words_passed: list[str]
+    not_shown: int  # cities whose photos (or look-alikes') the person has not seen yet
+    cities: int
+    deck_left: bool  # photos left to swipe
+
+    @property
+    def taste_sentence(self) -> str:
+        return words.sentence(self.words_liked, self.words_passed)
+
+
+def summary_of(swiper: UserSwipeData | None, reading: Taste | None = None) -> Summary:
+    """The state of the person's results, one of: "empty" (no swipes yet), "no likes yet", "likes nothing"
+    (many nopes, nothing stands out), "likes everything", "exploring", "taste found"."""
+    reading = reading or taste_of(swiper)
+    collection = reading.collection
+    state = reading.state.label if reading.state is not None else "empty"
+    if not reading.swipes:
+        state = "empty"
+    scenes = dict(Photo.objects.filter(pk__in=[pk for pk, _ in reading.swipes]).values_list("pk", "scene"))
+    liked, passed = words.taste_words((scenes.get(pk) or [], was_liked) for pk, was_liked in reading.swipes)
+    shown = int(reading.ranking.shown.sum()) if reading.ranking is not None else 0
+    return Summary(
+        state=state,
+        swipes=len(reading.swipes),
+        likes=reading.likes,
+        words_liked=liked,
+        words_passed=passed,
+        not_shown=len(collection.city_ids) - shown,
+        cities=len(collection.city_ids),
+        deck_left=len(reading.swipes) < Photo.objects.servable().count(),
+    )
 
 
 @dataclass
 class Confidence:
     leader: City
     runner_up: City
-    leader_share: float  # how likely the leader is the swiper's city, given the swipes (0..1)
-    swipes_to_settle: int | None  # 0: settled; None: not within the next 50 well-chosen swipes
+    kind_probability: float  # how likely the leader is of the kind of place the person likes (calibrated)
 
     @property
-    def leader_percent(self) -> int:
-        """For people: 1..99, never a claim of certainty from a handful of swipes."""
-        return int(min(99, max(1, round(100 * self.leader_share))))
+    def settled(self) -> bool:
+        return self.kind_probability >= 0.8
+
+    @property
+    def percent(self) -> int:
+        """For people: 1..99, never a claim of certainty."""
+        return int(min(99, max(1, round(100 * self.kind_probability))))
 
 
-def confidence_for(swiper: UserSwipeData | None) -> Confidence | None:
-    """How settled the race between the swiper's two leading cities is (swipes/ordering.py)."""
-    if swiper is None or not len(swiper.scores):
+def confidence_from(ranked: list[RankedCity], summary: Summary) -> Confidence | None:
+    """How sure the ranking's leader is: only once the person liked something and two cities are shown."""
+    if len(ranked) < 2 or summary.state not in ("exploring", "taste found"):
         return None
-    matrix = photo_matrix()
-    scores = swiper.scores.values_for(matrix.city_ids)
-    settled = ordering.settle_estimate(matrix, scores, swiped_rows=_swiped_rows(swiper, matrix))
-    if settled is None:
-        return None
-    leader, runner_up = int(matrix.city_ids[settled.leader]), int(matrix.city_ids[settled.runner_up])
-    cities = City.objects.in_bulk([leader, runner_up])
-    if len(cities) < 2:
-        return None
-    return Confidence(cities[leader], cities[runner_up], settled.leader_share, settled.swipes_to_settle)
+    return Confidence(ranked[0].city, ranked[1].city, ranked[0].kind_probability)

@@ -5,23 +5,24 @@ A swipe, an undo and a reset each run in one transaction that starts by locking 
 second reads the scores the first wrote, and neither overwrites the other. Without the lock both
 would read the same scores, add their own swipe, and the later write would lose the earlier swipe.
 
-The swipe log (swipes.models.Swipe) is the source of truth: a swiper's stored scores always equal
-the replay of their live swipes' contributions, in log order (recompute_scores checks that).
+The swipe log (swipes.models.Swipe) is the source of truth: a swiper's stored per-city scores (the
+design card's rule: a like adds the photo's vector, a nope subtracts it) always equal the replay of
+their live swipes' contributions, in log order (recompute_scores checks that). The taste the results
+show is read from the same log (swipes/selectors.py taste_of), so it needs nothing stored.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core import checks
 from django.db import transaction
 from django.utils import timezone
 
-from swipes import scoring
 from swipes.models import Contribution, Swipe, UserSwipeData
 from swipes.selectors import contribution_for, live_swipes, swipe_photo
 from swipes.vectors import CityVector, replay
+
+SUM = "sum"  # the rule of every stored contribution: a like adds the photo's vector, a nope subtracts it
 
 
 class SwipeError(Exception):
@@ -46,23 +47,6 @@ class NothingToUndo(SwipeError):
 class SwipeOutcome:
     swipe: Swipe
     created: bool  # False when the same swipe was already recorded (an idempotent repeat)
-
-
-def current_rule() -> str:
-    rule = settings.CITYVIBES_SCORING_RULE
-    if rule not in scoring.RULES:
-        raise ValueError(f"CITYVIBES_SCORING_RULE={rule!r} is not one of {', '.join(scoring.RULES)}")
-    return rule
-
-
-@checks.register()
-def check_scoring_rule(app_configs=None, **kwargs) -> list[checks.Error]:
-    """`manage.py check` (and migrate, runserver) refuse an unknown rule instead of a 500 per swipe."""
-    try:
-        current_rule()
-    except ValueError as error:
-        return [checks.Error(str(error), id="cityvibes.E003")]
-    return []
 
 
 def create_anonymous_swiper() -> UserSwipeData:
@@ -102,12 +86,11 @@ def record_swipe(*, swiper: UserSwipeData, photo_id: int, liked: bool) -> SwipeO
         return SwipeOutcome(previous, created=False)
 
     photo = swipe_photo(photo_id, servable=True)
-    rule = current_rule()
-    added = contribution_for(photo, liked, rule=rule) if photo is not None else None
+    added = contribution_for(photo, liked) if photo is not None else None
     if added is None:
         raise PhotoNotAvailable(f"photo {photo_id} does not exist or is not available for swiping")
     contribution = _stored(added)
-    swipe = Swipe.objects.create(user_data=locked, photo=photo, liked=liked, contribution=contribution, rule=rule)
+    swipe = Swipe.objects.create(user_data=locked, photo=photo, liked=liked, contribution=contribution, rule=SUM)
 
     locked.scores = locked.scores.plus(contribution.vector)
     locked.swipe_count += 1
@@ -183,8 +166,8 @@ def recompute_scores(*, fix: bool, rescore: bool = False) -> tuple[int, list[Dri
     """Rebuild every swiper's scores from the swipe log; report (and with fix=True repair) any drift.
 
     rescore=True first recomputes each live swipe's contribution from the photos' current vectors
-    and the current rule (e.g. after a new model predicted the photos). Returns (swipers checked,
-    drifts found).
+    (e.g. after a new model predicted the photos; also swipes stored under the retired llr rule).
+    Returns (swipers checked, drifts found).
     """
     drifts: list[Drift] = []
     checked = 0
@@ -201,13 +184,12 @@ def _recompute_one(pk: int, *, fix: bool, rescore: bool) -> Drift | None:
     locked = UserSwipeData.objects.select_for_update().get(pk=pk)
     swipes = list(live_swipes(locked).order_by("id").select_related("contribution"))
     if rescore and fix:
-        rule = current_rule()
         for swipe in swipes:
-            contribution = contribution_for(swipe_photo(swipe.photo_id), swipe.liked, rule=rule)
+            contribution = contribution_for(swipe_photo(swipe.photo_id), swipe.liked)
             if contribution is None:
                 continue  # no vector any more: keep what the swipe added at the time
             swipe.contribution = _stored(contribution)
-            swipe.rule = rule
+            swipe.rule = SUM
             swipe.save(update_fields=["contribution", "rule"])
     expected = replay(swipe.contribution.vector for swipe in swipes)
     stored = locked.scores

@@ -11,7 +11,14 @@ from photos.models import Photo
 from photos.serializers import photo_payload
 from swipes import services
 from swipes.forms import SwipeForm
-from swipes.selectors import confidence_for, next_photos_for, rank_cities_for
+from swipes.selectors import (
+    confidence_from,
+    leading_cities,
+    next_photos_for,
+    rank_cities_for,
+    summary_of,
+    taste_of,
+)
 from swipes.sessions import current_swiper
 
 PREFETCH = 5
@@ -19,7 +26,8 @@ PREFETCH = 5
 
 def swipe_page(request):
     swiper = current_swiper(request)
-    upcoming = next_photos_for(swiper, n=PREFETCH)
+    reading = taste_of(swiper)
+    upcoming = next_photos_for(swiper, n=PREFETCH, reading=reading)
     return render(
         request,
         "swipes/swipe.html",
@@ -27,7 +35,7 @@ def swipe_page(request):
             "photo": upcoming[0] if upcoming else None,
             "upcoming": [photo_payload(request, p) for p in upcoming],
             "swipe_count": swiper.swipe_count if swiper else 0,
-            "top_cities": rank_cities_for(swiper, limit=3),
+            "top_cities": leading_cities(swiper, limit=3, reading=reading),
             "collection_empty": not Photo.objects.exists(),
         },
     )
@@ -85,15 +93,13 @@ def reset_submit(request):
 
 def results_page(request):
     swiper = current_swiper(request)
-    ranked = rank_cities_for(swiper, limit=10, photos_per_city=3)
+    reading = taste_of(swiper)
+    summary = summary_of(swiper, reading)
+    ranked = rank_cities_for(swiper, limit=10, photos_per_city=3, reading=reading)
     return render(
         request,
         "swipes/results.html",
-        {
-            "ranked": ranked,
-            "confidence": confidence_for(swiper) if ranked else None,
-            "swipe_count": swiper.swipe_count if swiper else 0,
-        },
+        {"ranked": ranked, "summary": summary, "confidence": confidence_from(ranked, summary)},
     )
 
 

@@ -1,23 +1,40 @@
-"""bench/discovery.py's simulation, small: the smart order finds a swiper's city in fewer swipes."""
+"""bench/discovery.py, small: its simulated people find their kind of place sooner with the taste model."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from bench.discovery import simulate, swipes_until_for_good, swipes_until_hit_rate, synthetic_collection
+from bench.discovery import Collection, QueueSum, Taste, collection_a, make_person, simulate
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_it_finds_the_favourite_city_in_fewer_swipes_with_the_smart_order():
-    collection = synthetic_collection(np.random.default_rng(0), cities=32)
-    runs = {s: simulate(collection, s, users=60, max_swipes=60, seed=0) for s in ("original", "llr+smart")}
-    original, smart = runs["original"], runs["llr+smart"]
-    assert np.median(swipes_until_for_good(smart, 3)) < 0.75 * np.median(swipes_until_for_good(original, 3))
-    assert (smart[:, -1] < 3).mean() > (original[:, -1] < 3).mean()
-    smart_half, original_half = swipes_until_hit_rate(smart, 3, 0.5), swipes_until_hit_rate(original, 3, 0.5)
-    assert smart_half is not None and (original_half is None or smart_half < original_half)
+def test_the_taste_model_finds_a_decisive_persons_favourites_more_often_than_the_seeds_queue():
+    collection: Collection = collection_a(np.random.default_rng(0), 48)
+    taste_cell = simulate(collection, "kind", Taste(collection, 0), users=40, seed=1, swipes=20)
+    queue_cell = simulate(collection, "kind", QueueSum(collection, 0), users=40, seed=1, swipes=20)
+    assert np.mean(taste_cell.hits[20]) > np.mean(queue_cell.hits[20])
+    assert max(taste_cell.longest_run) <= 3  # never a fourth card of one city in a row
 
 
-def test_it_counts_swipes_until_the_city_stays_in_the_top():
-    ranks = np.array([[5, 2, 0, 4, 1, 0], [0, 0, 0, 0, 0, 0], [9, 9, 9, 9, 9, 9], [0, 1, 2, 3, 2, 1]])
-    assert swipes_until_for_good(ranks, 3).tolist() == [5, 1, 7, 5]
-    assert swipes_until_for_good(ranks, 1).tolist() == [6, 1, 7, 7]
-    assert swipes_until_hit_rate(ranks, 3, 0.5) == 1
-    assert swipes_until_hit_rate(ranks, 1, 0.75) is None
+def test_a_simulated_person_likes_their_kind_of_place_more_than_the_rest():
+    collection = collection_a(np.random.default_rng(0), 48)
+    person = make_person(np.random.default_rng(3), collection, "kind")
+    theirs = collection.vibe[collection.labels] == person.vibe
+    assert person.like[theirs].mean() > person.like[~theirs].mean() + 0.3
+
+
+def test_it_prints_every_table_and_the_targets_in_a_smoke_run():
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.discovery", "--users", "3", "--cities", "50", "--no-timing", "--no-oracle"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert re.search(r"^\| taste \| [\d.]+ \| [\d.]+ \| [\d.]+ \|", run.stdout, flags=re.M), run.stdout[-2000:]
+    assert "calibration" in run.stdout.lower() or "gap" in run.stdout

@@ -3,7 +3,7 @@
 import pytest
 
 from photos.models import Photo
-from swipes.photo_matrix import photo_matrix
+from swipes.collection import current_collection
 from swipes.selectors import next_photos_for, photo_vector
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
@@ -36,11 +36,10 @@ def test_it_serves_an_unlabelled_photo_once_a_model_has_predicted_it():
     assert [p.pk for p in next_photos_for(None, n=10)] == [predicted.pk]
 
 
-def test_it_averages_vectors_over_the_collection_for_the_mean():
-    denver, miami = make_city("Denver"), make_city("Miami")
-    make_photo(denver), make_photo(denver), make_photo(denver), make_photo(miami)
-    matrix = photo_matrix()
-    assert dict(zip(matrix.city_ids.tolist(), matrix.mean.tolist())) == {denver.pk: 0.75, miami.pk: 0.25}
-    make_photo(miami)  # importing invalidates the cached mean
-    matrix = photo_matrix()
-    assert dict(zip(matrix.city_ids.tolist(), matrix.mean.tolist())) == {denver.pk: 0.6, miami.pk: 0.4}
+def test_it_serves_a_newly_imported_photo_without_a_restart():
+    denver = make_city("Denver")
+    first = make_photo(denver)
+    assert [p.pk for p in next_photos_for(None, n=5)] == [first.pk]
+    second = make_photo(denver)  # importing bumps the collection version: the model is rebuilt
+    assert sorted(p.pk for p in next_photos_for(None, n=5)) == [first.pk, second.pk]
+    assert second.pk in current_collection().photo_ids.tolist()

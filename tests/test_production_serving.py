@@ -218,13 +218,13 @@ def test_it_serves_pages_and_hashed_static_files_through_gunicorn(gunicorn):
     assert fetch(f"{base}/static/css/missing.css", **https)[0] == 404
 
 
-def test_each_worker_builds_the_photo_matrix_before_its_first_request(gunicorn):
+def test_each_worker_builds_the_collection_model_before_its_first_request(gunicorn):
     base, tmp_path = gunicorn
     log = tmp_path / "serve.log"
     deadline = time.monotonic() + 30
-    while "photo matrix ready" not in log.read_text() and time.monotonic() < deadline:
+    while "collection ready" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
-    ready = [line for line in log.read_text().splitlines() if "photo matrix ready" in line]
+    ready = [line for line in log.read_text().splitlines() if "collection ready" in line]
     assert len(ready) == 1, log.read_text()  # WEB_CONCURRENCY=1: one worker, one warm-up
     assert "0 photos" in ready[0]  # a fresh database: nothing to swipe yet, and still no failure
     status, _, _ = fetch(f"{base}/healthz")

@@ -1,69 +1,84 @@
-"""Ranked cities and the photos that explain each one."""
+"""Ranked cities: what orders them, what each says in plain numbers, and the photos that explain each one."""
 
 import pytest
 
-from photos.models import City
 from swipes import services
 from swipes.models import UserSwipeData
 from swipes.selectors import rank_cities_for
-from swipes.vectors import CityVector
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
 pytestmark = pytest.mark.django_db
 
 
-def swiper_scoring(cities: list[City]) -> UserSwipeData:
-    """Every city has a score (as under the llr rule); the first city scores highest."""
-    scores = CityVector.of([c.pk for c in cities], [float(len(cities) - i) for i in range(len(cities))])
-    return UserSwipeData.objects.create(score_cities=scores.cities_bytes(), score_values=scores.values_bytes())
+@pytest.fixture
+def three_cities():
+    """Denver and Boulder look alike (their photos' vectors share mass); Miami looks like neither."""
+    denver, boulder, miami = make_city("Denver"), make_city("Boulder"), make_city("Miami")
+    version = make_model_version([denver, boulder, miami])
+    looks = {denver: [0.55, 0.4, 0.05], boulder: [0.4, 0.55, 0.05], miami: [0.03, 0.02, 0.95]}
+    photos = {
+        city: [set_prediction(make_photo(city), version, vector) for _ in range(6)] for city, vector in looks.items()
+    }
+    return denver, boulder, miami, photos
 
 
-def test_it_ranks_best_first_and_skips_deleted_cities_even_beyond_the_first_batch():
-    cities = [make_city() for _ in range(60)]
-    swiper = swiper_scoring(cities)
-    City.objects.filter(pk__in=[c.pk for c in cities[:40]]).delete()
-
-    ranked = rank_cities_for(swiper, limit=5)
-
-    assert [item.city.pk for item in ranked] == [c.pk for c in cities[40:45]]
-    assert [item.score for item in ranked] == [20.0, 19.0, 18.0, 17.0, 16.0]
+def swipe(swiper, photos, liked):
+    for photo in photos:
+        services.record_swipe(swiper=swiper, photo_id=photo.pk, liked=liked)
 
 
-def test_it_shows_the_photos_that_moved_each_city_most():
-    denver, miami = make_city("Denver"), make_city("Miami")
-    version = make_model_version([denver, miami])
-    strong = set_prediction(make_photo(denver), version, [0.95, 0.05])
-    weak = set_prediction(make_photo(denver), version, [0.6, 0.4])
-    other = set_prediction(make_photo(miami), version, [0.1, 0.9])
+def test_it_ranks_the_liked_kind_of_place_first_in_plain_numbers(three_cities):
+    denver, boulder, miami, photos = three_cities
     swiper = UserSwipeData.objects.create()
-    for photo in (weak, strong, other):
-        services.record_swipe(swiper=swiper, photo_id=photo.pk, liked=True)
-    ranked = {r.city: r for r in rank_cities_for(swiper, photos_per_city=3)}
-    assert ranked[denver].pushed_up[:2] == [strong, weak]
-    assert ranked[miami].pushed_up[0] == other
-    assert ranked[denver].pushed_down == ranked[miami].pushed_down == []  # nothing disliked
+    swipe(swiper, photos[denver][:3], True)
+    swipe(swiper, photos[miami][:3], False)
+
+    ranked = rank_cities_for(swiper)
+
+    assert [r.city for r in ranked] == [denver, boulder, miami]  # Boulder, never swiped, rides on Denver
+    assert all(0 <= r.match <= 1 and r.score == r.match for r in ranked)
+    assert ranked[0].match > ranked[-1].match + 0.3
+    assert (ranked[0].liked, ranked[0].seen) == (3, 3)
+    assert (ranked[-1].liked, ranked[-1].seen) == (0, 3)
 
 
-def test_it_explains_a_city_up_with_liked_photos_and_down_with_disliked_ones():
-    denver, miami = make_city("Denver"), make_city("Miami")
-    liked, noped = make_photo(denver), make_photo(miami)
+def test_it_says_nothing_of_cities_whose_photos_were_not_seen(three_cities):
+    denver, boulder, miami, photos = three_cities
     swiper = UserSwipeData.objects.create()
-    services.record_swipe(swiper=swiper, photo_id=liked.pk, liked=True)
-    services.record_swipe(swiper=swiper, photo_id=noped.pk, liked=False)  # also raises Denver under llr
-    ranked = {r.city: r for r in rank_cities_for(swiper, photos_per_city=3)}
-    assert ranked[denver].pushed_up == [liked]  # the dislike raised Denver too, but is no "like" to show
-    assert ranked[denver].pushed_down == []
-    assert ranked[miami].pushed_up == []
-    assert ranked[miami].pushed_down == [noped]
+    swipe(swiper, photos[miami][:2], True)
+    assert [r.city for r in rank_cities_for(swiper)] == [miami]  # neither Denver nor Boulder was shown
 
 
-def test_it_lists_the_later_of_two_equally_strong_photos_first():
-    denver, miami = make_city("Denver"), make_city("Miami")
-    version = make_model_version([denver, miami])
-    first, second = (set_prediction(make_photo(denver), version, [0.8, 0.2]) for _ in range(2))
-    set_prediction(make_photo(miami), version, [0.1, 0.9])  # so the Denver photos stand out from the mean
+def test_it_leaves_out_a_deleted_city(three_cities):
+    denver, boulder, miami, photos = three_cities
     swiper = UserSwipeData.objects.create()
-    for photo in (first, second):
-        services.record_swipe(swiper=swiper, photo_id=photo.pk, liked=True)
+    swipe(swiper, photos[denver][:2] + photos[miami][:2], True)
+    denver.delete()
+    assert denver not in [r.city for r in rank_cities_for(swiper)]
+
+
+def test_it_ranks_by_the_summed_vectors_under_the_sum_rule(three_cities, settings):
+    settings.CITYVIBES_SCORING_RULE = "sum"
+    denver, boulder, miami, photos = three_cities
+    swiper = UserSwipeData.objects.create()
+    swipe(swiper, photos[denver][:1], True)
+    swipe(swiper, photos[miami][:1], False)
+    ranked = {r.city: r.score for r in rank_cities_for(swiper)}
+    assert ranked[denver] == pytest.approx(0.55 - 0.03)
+    assert ranked[miami] == pytest.approx(0.05 - 0.95)
+
+
+def test_it_explains_a_city_with_the_liked_and_noped_photos_of_it_and_its_look_alikes(three_cities):
+    denver, boulder, miami, photos = three_cities
+    swiper = UserSwipeData.objects.create()
+    swipe(swiper, photos[boulder][:2], True)
+    swipe(swiper, photos[denver][:1], False)
+    swipe(swiper, photos[miami][:2], False)
+
     ranked = {r.city: r for r in rank_cities_for(swiper, photos_per_city=3)}
-    assert ranked[denver].pushed_up == [second, first]
+
+    assert set(ranked[denver].pushed_up) == set(photos[boulder][:2])  # its look-alike's photos count for it
+    assert ranked[denver].pushed_down == [photos[denver][0]]
+    assert set(ranked[miami].pushed_down) == set(photos[miami][:2])
+    assert ranked[miami].pushed_up == []  # a Boulder photo says nothing for Miami
+    assert (ranked[denver].liked, ranked[denver].seen) == (2, 3)

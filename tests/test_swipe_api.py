@@ -101,9 +101,12 @@ def test_it_ranks_cities_in_results(api_client, collection):
     api_client.post_json("/api/swipes", {"photo": photos[0].pk, "liked": False})
     body = api_client.get("/api/results?limit=10").json()
     assert body["swipe_count"] == 2
-    assert body["rule"] == "llr"
+    assert body["rule"] == "taste"
     assert [c["id"] for c in body["cities"]] == [miami.pk, denver.pk]
-    assert body["cities"][0]["score"] > 0 > body["cities"][1]["score"]
+    liked, noped = body["cities"]
+    assert 0 <= noped["match"] < liked["match"] <= 1 and liked["score"] == pytest.approx(liked["match"], abs=1e-4)
+    assert (liked["liked"], liked["seen"], noped["liked"], noped["seen"]) == (1, 1, 0, 1)
+    assert body["state"] in ("exploring", "taste found") and body["photos_left"] is True
     assert len(api_client.get("/api/results?limit=1").json()["cities"]) == 1
 
 

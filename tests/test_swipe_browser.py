@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from photos.models import Photo
-from swipes import scoring
 from swipes.models import Swipe
 from tests.conftest import ARTIFACTS, needs_chromium
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
@@ -103,16 +102,12 @@ def test_it_swipes_by_drag_key_and_button_undoes_and_ranks_as_the_probabilities_
     ranked_ids = [int(x) for x in page.locator(".ranked-city").evaluate_all("els => els.map(e => e.dataset.cityId)")]
     page.screenshot(path=str(ARTIFACTS / "results-desktop.png"), full_page=True)
 
-    # What the probabilities say: replay like(drag) + nope(key) with the default rule, independently of the app.
-    mean = np.mean([vectors[p.pk] for p in photos], axis=0)
-    total = scoring.swipe_contribution(
-        vectors[liked_by_drag], True, rule="llr", mean=mean
-    ) + scoring.swipe_contribution(vectors[noped_by_key], False, rule="llr", mean=mean)
-    expected = [cities[i].pk for i in np.argsort(-total, kind="stable")]
-    assert ranked_ids == expected
+    # One like and one nope: the liked photo's city leads, and the noped one's, if shown, matches less.
     liked_city = Photo.objects.get(pk=liked_by_drag).city_id
     noped_city = Photo.objects.get(pk=noped_by_key).city_id
-    assert ranked_ids[0] == liked_city and ranked_ids[-1] == noped_city
+    matches = dict(zip(ranked_ids, page.locator(".ranked-city").evaluate_all("els => els.map(e => +e.dataset.match)")))
+    assert ranked_ids[0] == liked_city
+    assert liked_city != noped_city and matches[noped_city] < matches[liked_city]
     assert errors == []
     context.close()
 
@@ -226,10 +221,9 @@ def test_it_adapts_the_deck_to_the_swipes_and_explains_the_results(chromium, liv
     # One request per swipe: each swipe's answer carries the photos after the next card.
     assert [c for c in api_calls if c.startswith("POST")] == ["POST swipes"] * 8
     assert [c for c in api_calls if c.startswith("GET")] == []  # (the page load's fetch came before)
-    first_like = shown.index(denver)
-    # Once Denver leads, the deck keeps checking it: Denver photos come far more often than 1 in 3.
-    after = shown[first_like + 1 :]
-    assert after.count(denver) >= len(after) / 2, [c.name for c in shown]
+    # The first cards show the collection's variety; then no city fills the deck.
+    assert len(set(shown[:3])) == 3, [c.name for c in shown]
+    assert all(len(set(shown[i : i + 4])) > 1 for i in range(len(shown) - 3)), [c.name for c in shown]
 
     page.goto(f"{live_server.url}/results/")
     assert page.locator(".ranked-city .city-name").first.inner_text() == "Denver"

@@ -64,7 +64,7 @@ def test_it_shows_each_swiper_only_their_own_results(anna_and_ben):
     assert top_city(anna) == "Denver"
     assert top_city(ben) == "Miami"
     assert anna.get("/api/results").json()["swipe_count"] == 3
-    assert ben.get("/results/").context["swipe_count"] == 3
+    assert ben.get("/results/").context["summary"].swipes == 3
     assert browser().get("/api/results").json() == {**browser().get("/api/results").json(), "swipe_count": 0}
     assert top_city(browser()) is None
 
@@ -106,7 +106,7 @@ def test_it_ignores_a_made_up_or_borrowed_session_cookie(anna_and_ben, city_phot
         assert intruder.get("/api/results").json()["swipe_count"] == 0
         assert intruder.post_json("/api/swipes/undo").status_code == 409
         assert intruder.post_json("/api/reset").json()["retracted"] == 0
-        assert intruder.get("/results/").context["swipe_count"] == 0
+        assert intruder.get("/results/").context["summary"].swipes == 0
     assert (snapshot(anna_data), snapshot(ben_data)) == before
 
 
@@ -130,7 +130,7 @@ def test_it_ignores_swiper_tokens_and_ids_passed_anywhere_in_a_request(anna_and_
     boston_photo = list(city_photos.values())[2][0]
 
     assert intruder.get(f"/api/results?{query}", **headers).json()["swipe_count"] == 0
-    assert intruder.get(f"/results/?{query}", **headers).context["swipe_count"] == 0
+    assert intruder.get(f"/results/?{query}", **headers).context["summary"].swipes == 0
     assert intruder.post_json(f"/api/swipes/undo?{query}", claims, **headers).status_code == 409
     assert intruder.post_json(f"/api/reset?{query}", claims, **headers).json()["retracted"] == 0
     assert intruder.post_form(f"/reset/?{query}", claims, **headers).status_code == 302

@@ -10,6 +10,7 @@ const nopeButton = document.getElementById("nope-button");
 const undoButton = document.getElementById("undo-button");
 const countEl = document.getElementById("swipe-count");
 const miniTop = document.getElementById("mini-top");
+const miniTopLabel = document.getElementById("mini-top-label");
 const emptyEl = document.getElementById("empty");
 const announcer = document.getElementById("announcer");
 const toast = document.getElementById("toast");
@@ -88,7 +89,8 @@ async function topUpQueue() {
   markQueue();
   try {
     await pending; // the server must know about swipes already made before it picks the next photos
-    const body = await api(`${deck.dataset.nextUrl}?n=${PREFETCH + 1}`);
+    const showing = card ? `&showing=${card.dataset.photoId}` : "";
+    const body = await api(`${deck.dataset.nextUrl}?n=${PREFETCH + 1}${showing}`);
     useUpcoming(body.photos);
   } catch (error) {
     showToast(`Could not load more photos: ${error.message}`);
@@ -167,13 +169,25 @@ function renderTop() {
   queue.slice(1, 3).forEach(prefetch);
 }
 
+// The server sends top cities only once there is something to lean towards (a like, and not every
+// photo liked): otherwise the list and its label stay hidden.
+function cityItem(city) {
+  const item = document.createElement("li");
+  const match = Object.assign(document.createElement("span"), {
+    className: "match",
+    textContent: `${Math.round(100 * city.match)}%`,
+  });
+  item.append(`${city.name} `, match);
+  return item;
+}
+
 function updateSummary(body) {
   swipeCount = body.swipe_count;
   countEl.textContent = swipeCount;
   undoButton.disabled = swipeCount === 0;
-  miniTop.replaceChildren(
-    ...body.top_cities.slice(0, 3).map((c) => Object.assign(document.createElement("li"), { textContent: c.name })),
-  );
+  const top = body.top_cities.slice(0, 3);
+  miniTop.replaceChildren(...top.map(cityItem));
+  miniTopLabel.hidden = top.length === 0;
 }
 
 function swipe(liked) {
@@ -198,7 +212,8 @@ function swipe(liked) {
   announcer.textContent = `${liked ? "Liked" : "Noped"}. ${queue.length ? "Next photo." : ""}`;
   swipesInFlight += 1;
   markQueue();
-  const request = { photo: photo.id, liked, next: PREFETCH + 1 };
+  // The card now on screen was chosen before this swipe: the photos after it are chosen to follow it.
+  const request = { photo: photo.id, liked, next: PREFETCH + 1, ...(queue[0] ? { showing: queue[0].id } : {}) };
   pending = pending
     .then(() => api(deck.dataset.swipeUrl, { method: "POST", body: JSON.stringify(request) }))
     .then((body) => {
