@@ -2,9 +2,7 @@
 
 from dataclasses import dataclass
 
-from photos.models import Photo
-
-DEMO_SOURCE = "demo"  # photos.demo's generated pictures
+from photos.models import DEMO_SOURCE, Photo
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def _queued_photos(swiper: UserSwipeData | None, *, n: int) -> list[Photo]:
 
     Wraps around to the start of the queue, so photos added later are still shown.
     """
-    queryset = Photo.objects.servable().only(*CARD_FIELDS).order_by("queue_position")
+    queryset = Photo.objects.servable().select_related("city").only(*CARD_FIELDS).order_by("queue_position")
     if swiper is None:
         return list(queryset[:n])
     unswiped = queryset.exclude(Exists(live_swipes(swiper).filter(photo=OuterRef("pk"))))
@@ -125,7 +125,7 @@ def _most_informative_photos(swiper: UserSwipeData | None, *, n: int) -> list[Ph
         candidates.remove(pick)
         chosen.append(int(matrix.photo_ids[pick]))
         previous_city = matrix.top_city[pick]
-    cards = Photo.objects.servable().only(*CARD_FIELDS).in_bulk(chosen)
+    cards = Photo.objects.servable().select_related("city").only(*CARD_FIELDS).in_bulk(chosen)
     return [cards[pk] for pk in chosen if pk in cards]
 
 
