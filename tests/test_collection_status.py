@@ -38,7 +38,7 @@ def test_it_prints_the_empty_collection_hint_from_the_script_on_a_new_database(t
     # Django 5.2's `shell -c` printed "N objects imported automatically" first, and the hint never showed.
     assert result.returncode == 0, result.stderr
     assert result.stdout == HOW_TO_GET_PHOTOS + "\n"
-    assert "scripts/run DIR" in result.stdout and "scripts/run --demo" in result.stdout
+    assert "scripts/run --starter" in result.stdout and "scripts/run --demo" in result.stdout
 
 
 @pytest.mark.django_db
@@ -55,6 +55,6 @@ def test_it_counts_the_photos_and_cities_to_swipe():
 @pytest.mark.django_db
 def test_it_says_when_every_photo_is_a_generated_demo_picture():
     make_photo(make_city("Denver"), source="demo")
-    assert "generated demo pictures, not photos of the cities" in status()
+    assert "generated demo pictures: for real photos, run scripts/run --starter" in status()
     make_photo(make_city("Miami"), source="wikimedia")
     assert "demo" not in status()

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand
 
 from photos.selectors import collection_status
 
-HOW_TO_GET_PHOTOS = """No photos yet. Two ways to get some:
+HOW_TO_GET_PHOTOS = """No photos yet. Three ways to get some:
+  scripts/run --starter   real, freely licensed photos of US cities from Wikimedia Commons (needs internet)
   scripts/run DIR         your own photos, from DIR/<city name>/*.jpg
   scripts/run --demo      generated demo pictures (works offline)"""
 
@@ -19,4 +20,4 @@ class Command(BaseCommand):
         hidden = status.photos - status.servable
         self.stdout.write(line + (f" ({hidden} more hidden or unlabelled)." if hidden else "."))
         if status.demo_only:
-            self.stdout.write("They are generated demo pictures, not photos of the cities.")
+            self.stdout.write("They are generated demo pictures: for real photos, run scripts/run --starter")
