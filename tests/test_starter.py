@@ -102,7 +102,7 @@ def test_it_goes_from_nothing_to_a_swipe_page_of_real_credited_photos_and_resume
     assert all(card["credit"]["licence_url"] == LICENCE_URLS[card["credit"]["licence"]] for card in cards)
     assert all(card["credit"]["author"] == AUTHORS[card["credit"]["licence"]] for card in cards)
     assert all(card["credit"]["page_url"].startswith("https://commons.wikimedia.org/wiki/File:") for card in cards)
-    assert "Demo pictures" not in client.get("/").content.decode()
+    assert 'id="demo-banner"' not in client.get("/").content.decode()  # the demo pictures were hidden
 
 
 def test_it_stops_with_a_one_line_reason_when_the_harvest_is_cut_short_and_a_rerun_carries_on(commons, settings):
