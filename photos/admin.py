@@ -145,7 +145,7 @@ class PhotoAdmin(admin.ModelAdmin):
             '<span class="cityvibes-line">{} {}%</span>',
             ((c.name if c else "?", f"{p * 100:.0f}") for c, p in rows),
         )
-        words = ", ".join(word for word, _ in obj.scene or [])
+        words = ", ".join(f"{word} {p * 100:.0f}%" for word, p in obj.scene or [])
         return format_html(
             '{}<span class="cityvibes-line cityvibes-muted">{}</span>', cities or "not predicted", words or ""
         )
