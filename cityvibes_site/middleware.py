@@ -23,9 +23,10 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.signals import got_request_exception
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.http import http_date
+from django.views.defaults import page_not_found, server_error
 
 from cityvibes_site.api_errors import (
     DATABASE_ERRORS,
@@ -136,3 +137,28 @@ class ApiAnswersJsonMiddleware:
 def is_json(response: HttpResponse) -> bool:
     media_type = response.get("Content-Type", "").split(";")[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
+
+
+class FriendlyErrorPagesMiddleware:
+    """Visitors get the site's own 404 and 500 pages (templates/404.html, 500.html), DEBUG or not.
+
+    With DEBUG off Django uses those templates itself. With DEBUG on (the default local run, which
+    serves static files that way) it answers a missing page with its technical 404, listing every URL
+    pattern, and a crash with the traceback: this middleware swaps those for the site's pages, as in
+    production. The traceback still goes to the console log. /api/ answers are left to
+    ApiAnswersJsonMiddleware (JSON). Listed last in MIDDLEWARE, so the page it makes still passes the
+    session, CSRF and message middleware on its way out.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not settings.DEBUG or request.path.startswith("/api/") or response.streaming:
+            return response
+        if response.status_code == 404:
+            return page_not_found(request, Http404())
+        if response.status_code == 500:
+            return server_error(request)  # like Django's handler500: no context that could fail again
+        return response

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # With DEBUG on, the site's 404 and 500 pages instead of Django's technical ones (URL list, traceback).
+    "cityvibes_site.middleware.FriendlyErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "cityvibes_site.urls"

@@ -21,6 +21,11 @@ class CommandProgress(AbstractContextManager):
         self.bars.append(bar)
         return bar.update
 
-    def __exit__(self, *exc) -> None:
+    def close(self) -> None:
+        """Close the open bars (a stage ended); the next call opens a new one."""
         for bar in self.bars:
             bar.close()
+        self.bars.clear()
+
+    def __exit__(self, *exc) -> None:
+        self.close()

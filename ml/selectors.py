@@ -1,7 +1,9 @@
 """Reads for the ml app: the active model, city similarity, and photos that look like a given one."""
 
+import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +31,27 @@ SHARED_MIN_PROBABILITY = 0.05
 
 def active_model_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).first()
+
+
+def labelled_photos():
+    """The photos training learns from: visible, with a city label."""
+    return Photo.objects.filter(hidden=False, city__isnull=False)
+
+
+def training_fingerprint(pairs: Iterable[tuple[int, int]] | None = None) -> str:
+    """What a training run reads, as a digest of its (photo id, city id) pairs (default: the labelled
+    photos now). A model whose metrics["trained_on"] equals it would learn nothing new from a re-run."""
+    if pairs is None:
+        pairs = labelled_photos().order_by("pk").values_list("pk", "city_id")
+    digest = hashlib.sha256()
+    for photo_id, city_id in pairs:
+        digest.update(f"{photo_id}:{city_id};".encode())
+    return digest.hexdigest()[:32]
+
+
+def model_is_current(version: ModelVersion | None) -> bool:
+    """Whether `version` was trained on exactly the photos that are labelled now."""
+    return version is not None and (version.metrics or {}).get("trained_on") == training_fingerprint()
 
 
 def _collection_token() -> str:

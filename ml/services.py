@@ -21,6 +21,7 @@ from ml.inference import classifier_for
 from ml.models import ModelVersion
 from ml.pipeline import prefetched_batches
 from ml.scene import scene_words
+from ml.selectors import labelled_photos, training_fingerprint
 from ml.training import build_head, classification_metrics, stratified_split, train_head
 from photos.models import Photo
 from photos.services import bump_collection_version
@@ -88,7 +89,8 @@ def train_model_version(*, options: TrainingOptions, progress: ProgressFactory =
     if options.val_fraction + options.test_fraction >= 0.9:
         raise TrainingError("validation + test fractions leave too little to train on")
 
-    photos, skipped, report = _embedded_training_photos(options, backbone.name, image_size, progress)
+    labelled = list(labelled_photos().select_related("city").only(*TRAINING_FIELDS).order_by("pk"))
+    photos, skipped, report = _embedded_training_photos(labelled, options, backbone.name, image_size, progress)
     cities = sorted({p.city for p in photos}, key=lambda c: (c.name, c.region, c.country, c.pk))
     index = {city.pk: i for i, city in enumerate(cities)}
     labels = np.array([index[p.city_id] for p in photos])
@@ -117,6 +119,7 @@ def train_model_version(*, options: TrainingOptions, progress: ProgressFactory =
         training_seconds=round(time.monotonic() - started, 2),
         embeddings={"computed": report.computed, "cached": report.cached, "unreadable": len(report.unreadable)},
         options={k: v for k, v in asdict(options).items() if k not in ("activate", "name")},
+        trained_on=training_fingerprint((p.pk, p.city_id) for p in labelled),  # ml.selectors.model_is_current
     )
     version = _save_version(options, backbone.name, image_size, cities, metrics, head, extractor)
     activated, reason = _maybe_activate(version, options.activate, photos, split.val)
@@ -148,18 +151,15 @@ def _trained_head(photos, labels, split, features, n_cities, backbone, image_siz
     return head, history
 
 
+TRAINING_FIELDS = ("id", "content_hash", "image", "display_image", "city")
+
+
 def _embedded_training_photos(
-    options: TrainingOptions, backbone: str, image_size: int, progress: ProgressFactory
+    labelled: list[Photo], options: TrainingOptions, backbone: str, image_size: int, progress: ProgressFactory
 ) -> tuple[list[Photo], dict[str, int], EmbeddingReport]:
-    """The visible labelled photos of cities with enough of them, their backbone features cached
-    (computed where missing); the cities left out, and what the embedding step did."""
-    photos = list(
-        Photo.objects.filter(hidden=False, city__isnull=False)
-        .select_related("city")
-        .only("id", "content_hash", "image", "display_image", "city")
-        .order_by("pk")
-    )
-    photos, skipped = _cities_with_enough(photos, options.min_photos_per_city)
+    """The labelled photos of cities with enough of them, their backbone features cached (computed
+    where missing); the cities left out, and what the embedding step did."""
+    photos, skipped = _cities_with_enough(labelled, options.min_photos_per_city)
     report = ensure_embeddings(
         photos,
         backbone_name=backbone,

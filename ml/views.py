@@ -88,7 +88,7 @@ def _preview_data_uri(jpeg: bytes) -> str:
 @require_GET
 def city_page(request: HttpRequest, slug: str) -> HttpResponse:
     city = get_object_or_404(City, slug=slug)
-    photos = Photo.objects.filter(city=city, hidden=False).order_by("queue_position")
+    photos = Photo.objects.filter(city=city, hidden=False).select_related("city").order_by("queue_position")
     version = active_model_version()
     in_model = version is not None and city.pk in {int(c) for c in version.cities or []}
     return render(

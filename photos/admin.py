@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from photos.models import City, IngestReject, Photo
 from photos.services import bump_collection_version, delete_photo
+
+CREDIT_CHARS = 24  # of the author's name and the licence in the photo list
 
 
 @admin.register(City)
@@ -61,18 +64,9 @@ class ModelVersionFilter(admin.SimpleListFilter):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = (
-        "thumb",
-        "id",
-        "city",
-        "top_3",
-        "shows",
-        "credit_line",
-        "licence",
-        "source",
-        "queue_position",
-        "hidden",
-    )
+    # Short columns, so the list fits a 1280 px screen beside the admin's sidebars (tests/test_admin_lists_browser.py):
+    # licence and source are in the credit column and the filters, the queue position on the photo's page.
+    list_display = ("thumb", "id", "city_label", "predicted", "credit_line", "hidden")
     list_display_links = ("thumb", "id")
     list_filter = ("hidden", "source", "licence", HasProbabilitiesFilter, ModelVersionFilter, "city__country", "city")
     list_editable = ("hidden",)
@@ -136,6 +130,26 @@ class PhotoAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<img src="{}" alt="" class="cityvibes-preview">', obj.display_image.url)
 
+    @admin.display(description="city", ordering="city__name")
+    def city_label(self, obj: Photo) -> str:
+        if obj.city is None:
+            return "—"
+        return f"{obj.city.name}, {obj.city.region}" if obj.city.region else obj.city.name
+
+    @admin.display(description="predicted · shows")
+    def predicted(self, obj: Photo) -> str:
+        """The top-3 cities one per line, then the scene words: narrow enough for the list."""
+        rows = top_predictions(obj)
+        cities = format_html_join(
+            "",
+            '<span class="cityvibes-line">{} {}%</span>',
+            ((c.name if c else "?", f"{p * 100:.0f}") for c, p in rows),
+        )
+        words = ", ".join(f"{word} {p * 100:.0f}%" for word, p in obj.scene or [])
+        return format_html(
+            '{}<span class="cityvibes-line cityvibes-muted">{}</span>', cities or "not predicted", words or ""
+        )
+
     @admin.display(description="top-3 predicted")
     def top_3(self, obj: Photo) -> str:
         rows = top_predictions(obj)
@@ -150,13 +164,19 @@ class PhotoAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join(", ", "{} {}%", ((word, f"{p * 100:.0f}") for word, p in obj.scene))
 
-    @admin.display(description="credit")
+    @admin.display(description="credit", ordering="author")
     def credit_line(self, obj: Photo) -> str:
+        """Author (cut to CREDIT_CHARS, in full on hover) linked to the photo's page, the licence under it."""
+        author = obj.credit_author
+        short = Truncator(author).chars(CREDIT_CHARS)
         if obj.page_link:
-            return format_html(
-                '<a href="{}" target="_blank" rel="noopener">{}</a>', obj.page_link, obj.author or "source"
+            name = format_html(
+                '<a href="{}" target="_blank" rel="noopener" title="{}">{}</a>', obj.page_link, author, short
             )
-        return obj.author or "—"
+        else:
+            name = format_html('<span title="{}">{}</span>', author, short)
+        licence = Truncator(obj.licence).chars(CREDIT_CHARS) if obj.licence else obj.source or "—"
+        return format_html('{}<span class="cityvibes-line cityvibes-muted">{}</span>', name, licence)
 
     def save_model(self, request, obj: Photo, form, change) -> None:
         super().save_model(request, obj, form, change)

@@ -30,6 +30,17 @@ PRESETS = {
     "world": Selection(top=500),
 }
 
+# scripts/run --starter's cities: well known, and each with a look of its own (skyline, beach, desert,
+# mountains, old brick, bayous), most telling first; `--cities N` takes the first N.
+STARTER_CITIES = (
+    *(("New York City", "NY"), ("Miami", "FL"), ("Las Vegas", "NV"), ("San Francisco", "CA")),
+    *(("New Orleans", "LA"), ("Seattle", "WA"), ("Denver", "CO"), ("Chicago", "IL"), ("Honolulu", "HI")),
+    *(("Phoenix", "AZ"), ("Boston", "MA"), ("Washington", "DC"), ("Los Angeles", "CA"), ("Anchorage", "AK")),
+    *(("Salt Lake City", "UT"), ("San Antonio", "TX"), ("Nashville", "TN"), ("Savannah", "GA")),
+    *(("Pittsburgh", "PA"), ("St. Louis", "MO"), ("San Diego", "CA"), ("Charleston", "SC")),
+    *(("Minneapolis", "MN"), ("Portland", "OR")),
+)
+
 # Registry rows that are parts of a bigger city: (country, region, part) -> name of the whole.
 PARTS = {
     ("US", "NY", part): "New York City" for part in ("Manhattan", "Brooklyn", "Queens", "The Bronx", "Staten Island")
@@ -242,3 +253,17 @@ def find_cities(spec: str) -> list[City]:
             found.append(matches[0])
         i += 1
     return found
+
+
+def starter_cities(count: int) -> list[City]:
+    """The first `count` STARTER_CITIES found in the catalogue (load_cities' "us" preset), then, past
+    the list, the most populous other US cities."""
+    chosen: list[City] = []
+    for name, region in STARTER_CITIES[:count]:
+        city = City.objects.filter(name=name, region=region, country="US").first()
+        if city is not None:
+            chosen.append(city)
+    if count > len(STARTER_CITIES):
+        more = City.objects.filter(country="US").exclude(pk__in=[c.pk for c in chosen])
+        chosen += list(more.order_by(F("population").desc(nulls_last=True), "name")[: count - len(chosen)])
+    return chosen

@@ -197,7 +197,8 @@ class PoliteClient:
                 delay = self.config.backoff_base * 2**attempt
             attempt += 1
             if attempt > self.config.max_retries or waited + delay > self.config.max_wait:
-                raise FetchError(f"{problem} (gave up after {attempt} attempts)", transient=True)
+                tries = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
+                raise FetchError(problem + tries, transient=True)
             time.sleep(delay)
             waited += delay
 

@@ -1,7 +1,27 @@
+import re
+
 from django.db import models
 from django.db.models import Q
+from django.utils.text import Truncator
 
 from photos.links import web_url
+
+DEMO_SOURCE = "demo"  # photos.demo's generated pictures
+DEMO_CREDIT = "generated demo image"
+# What a card says in place of the author when the source names none: never "Unknown author" for a
+# source we know.
+NO_AUTHOR_CREDIT = {
+    DEMO_SOURCE: DEMO_CREDIT,
+    "folder": "From the collection's folder",
+    "upload": "Uploaded by a visitor",
+    "wikimedia": "Author named on Wikimedia Commons",
+}
+ALT_MAX_CHARS = 160
+ALT_SCENE_MIN_PROBABILITY = 0.25  # scene words as sure as this go into the alt text
+# Titles that are a camera's file name ("IMG_2041", "DSC 0042", "P1010234") say nothing of the photo.
+_CAMERA_FILE_NAME = re.compile(
+    r"^(img|dsc[fn]?|dcim|pict?|pxl|cimg|gopr|dji|mvimg|photo|image|p)?[\W_]*\d[\d\W_]*$", re.I
+)
 
 
 class City(models.Model):
@@ -117,9 +137,31 @@ class Photo(models.Model):
         return web_url(self.licence_url)
 
     @property
+    def credit_author(self) -> str:
+        """Who to credit, as a card shows it: the author, else what the source tells (NO_AUTHOR_CREDIT)."""
+        return self.author or NO_AUTHOR_CREDIT.get(self.source, "Unknown author")
+
+    @property
     def credit(self) -> str:
-        parts = [p for p in (self.author, self.licence) if p]
-        return " · ".join(parts) if parts else "Unknown author"
+        return " · ".join(part for part in (self.credit_author, self.licence) if part)
+
+    @property
+    def alt_text(self) -> str:
+        """The photo in words for screen readers: its title or description where the source gave one,
+        else what it shows (Photo.scene) and where ("Photo of bridges in Pittsburgh").
+
+        Reads title, source, scene and the city's name: card queries load them (photos.serializers.CARD_FIELDS).
+        """
+        title = " ".join(self.title.split())
+        if title and not _CAMERA_FILE_NAME.match(title):
+            return Truncator(title).chars(ALT_MAX_CHARS)
+        city = self.city.name if self.city_id else ""
+        if self.source == DEMO_SOURCE:
+            return f"Generated demo picture for {city}" if city else "Generated demo picture"
+        what = " and ".join(word for word, p in (self.scene or [])[:2] if p >= ALT_SCENE_MIN_PROBABILITY)
+        if what:
+            return f"Photo of {what} in {city}" if city else f"Photo of {what}"
+        return f"Photo from {city}" if city else "A city photo"
 
 
 class IngestReject(models.Model):

@@ -31,9 +31,10 @@ class PhotoOutSerializer(serializers.Serializer):
     credit = CreditSerializer()
 
 
-# What a photo card shows: read with these columns only, not the vector (K floats) or the city.
+# What a photo card shows: read with these columns only, not the vector (K floats). The alt text
+# (Photo.alt_text) needs the scene words and the city's name: select_related("city") with these.
 CARD_FIELDS = (
-    *("id", "display_image", "thumbnail", "width", "height", "title"),
+    *("id", "display_image", "thumbnail", "width", "height", "title", "scene", "city__name"),
     *("author", "licence", "licence_url", "page_url", "source"),
 )
 
@@ -50,9 +51,9 @@ def photo_payload(request, photo: Photo) -> dict:
         "thumbnail_url": request.build_absolute_uri(photo.thumbnail.url),
         "width": photo.width,
         "height": photo.height,
-        "alt": photo.title or "A city photo",
+        "alt": photo.alt_text,
         "credit": {
-            "author": photo.author or "Unknown author",
+            "author": photo.credit_author,
             "licence": photo.licence,
             "licence_url": photo.licence_link,
             "page_url": photo.page_link,

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from photos.gate import gate_reason
 from photos.images import ImageRejected, jpeg_bytes, open_checked
 from photos.links import web_url
-from photos.models import City, IngestReject, Photo
+from photos.models import DEMO_SOURCE, City, IngestReject, Photo
 from photos.quality import perceptual_hash
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
@@ -225,6 +225,15 @@ def hash_unhashed_photos(*, batch_size: int = 200) -> tuple[int, list[tuple[int,
             batch = []
     hashed += Photo.objects.bulk_update(batch, ["perceptual_hash"]) if batch else 0
     return hashed, unreadable
+
+
+def hide_demo_photos() -> int:
+    """Hide the generated demo pictures, once real photos are in: they would muddle the deck and the
+    model (a drawing labelled Denver beside photos of Denver). Staff can unhide them in the admin."""
+    hidden = Photo.objects.filter(source=DEMO_SOURCE, hidden=False).update(hidden=True)
+    if hidden:
+        bump_collection_version()
+    return hidden
 
 
 @transaction.atomic

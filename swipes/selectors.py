@@ -133,7 +133,7 @@ def next_photos_for(
     else:
         chosen = [p.pk for p in _queued_photos(swiper, n=n)]
         chosen = ([undone] if undone else []) + [pk for pk in chosen if pk != undone][: n - bool(undone)]
-    cards = Photo.objects.servable().only(*CARD_FIELDS).in_bulk(chosen)
+    cards = Photo.objects.servable().select_related("city").only(*CARD_FIELDS).in_bulk(chosen)
     return [cards[pk] for pk in chosen if pk in cards]
 
 

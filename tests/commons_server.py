@@ -112,6 +112,8 @@ class CommonsServer:
         return 404, {"Content-Type": "text/html"}, b"<!DOCTYPE html><html>Not found</html>"
 
     def _api(self, query: dict[str, str]) -> object:
+        if query.get("meta") == "siteinfo" and "generator" not in query:
+            return {"batchcomplete": "", "query": {"general": {"sitename": "Wikimedia Commons", "lang": "en"}}}
         if query.get("gcmtitle") in self.raw_categories:
             return self.raw_categories[query["gcmtitle"]]
         if query.get("generator") == "categorymembers":

@@ -10,6 +10,7 @@ CITYVIBES_WIKIMEDIA_THUMB_WIDTH.
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 
@@ -80,6 +81,17 @@ class WikimediaCommons:
     def download(self, candidate: Candidate) -> bytes:
         return self.client.get(candidate.download_url).body
 
+    def check_reachable(self) -> None:
+        """One quick API call, not retried: raises FetchError or SourceError when Commons does not answer
+        (no internet, a firewall), so a caller can say so at once instead of retrying for minutes."""
+        quick = PoliteClient(
+            allowed_origins=self.client.allowed_origins,
+            config=replace(self.client.config, max_retries=0, timeout=min(self.client.config.timeout, 15.0)),
+        )
+        data = self._api({"action": "query", "meta": "siteinfo", "format": "json"}, client=quick)
+        if not isinstance(data.get("query", {}).get("general"), dict):
+            raise SourceError("Commons API answered without its site information")
+
     def _generators(self, city: City, *, page_size: int) -> list[dict[str, str | int]]:
         qualifier = place_qualifier(city)
         categories = [f"Category:{city.name}, {qualifier}"]
@@ -123,8 +135,8 @@ class WikimediaCommons:
                 return
             continuation = data["continue"]
 
-    def _api(self, params: dict[str, str | int]) -> dict:
-        response = self.client.get(self.api_url, params=params, max_bytes=API_MAX_BYTES)
+    def _api(self, params: dict[str, str | int], *, client: PoliteClient | None = None) -> dict:
+        response = (client or self.client).get(self.api_url, params=params, max_bytes=API_MAX_BYTES)
         try:
             data = json.loads(response.body)
         except ValueError:
