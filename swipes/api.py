@@ -123,6 +123,9 @@ class ResetOutSerializer(serializers.Serializer):
 
 class NextQuerySerializer(serializers.Serializer):
     n = serializers.IntegerField(min_value=1, max_value=MAX_NEXT, default=5, help_text="How many photos")
+    showing = serializers.IntegerField(
+        min_value=1, required=False, help_text="The photo the page already shows next: the next photos follow it."
+    )
 
 
 class ResultsQuerySerializer(serializers.Serializer):
@@ -182,7 +185,7 @@ class NextPhotosView(SwipeAPIView):
     )
     def get(self, request):
         n = query_int(request, "n", default=5, low=1, high=MAX_NEXT)
-        showing = query_int(request, "showing", default=0, low=0, high=MAX_PHOTO_ID)
+        showing = query_int(request, "showing", default=0, low=1, high=MAX_PHOTO_ID)
         photos = next_photos_for(current_swiper(request), n=n, showing=showing or None)
         return Response({"photos": [photo_payload(request, p) for p in photos]})
 

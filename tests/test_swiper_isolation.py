@@ -208,11 +208,11 @@ def test_it_has_no_api_input_that_names_a_swiper(client):
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 ref = media["schema"]["$ref"].rsplit("/", 1)[-1]
                 body_fields |= set(schema["components"]["schemas"][ref]["properties"])
-    assert parameters == {"n", "limit"}
-    # "next" (how many photos a swipe answers with) is a count, like "n" and "top_k".
-    assert body_fields == {"photo", "liked", "next", "image", "top_k", "save"}
+    assert parameters == {"n", "limit", "showing"}
+    # "next" (how many photos a swipe answers with) is a count, like "n" and "top_k"; "showing" names a photo.
+    assert body_fields == {"photo", "liked", "next", "showing", "image", "top_k", "save"}
     # The serializers and forms behind the API and the pages read nothing else.
-    assert set(SwipeInSerializer().fields) == {"photo", "liked", "next"}
+    assert set(SwipeInSerializer().fields) == {"photo", "liked", "next", "showing"}
     assert set(IdentifyInSerializer().fields) == {"image", "top_k", "save"}
     assert set(SwipeForm.base_fields) == {"photo", "liked"}
     assert set(IdentifyForm.base_fields) == {"image", "save"}
