@@ -300,8 +300,10 @@ class Taste:
         post = taste.posterior(self.model, history)
         ranking = taste.rank_cities(self.model, history, post)
         state = taste.taste_state(self.model, history, post)
-        leader = ranking.order[0]
-        return ranking.order, {
+        # As the app shows it: only cities whose photos, or look-alikes', were seen (swipes/selectors.py).
+        order = ranking.order[ranking.shown[ranking.order]]
+        leader = order[0] if len(order) else ranking.order[0]
+        return order, {
             "kind": ranking.p_kind,
             "like": ranking.expected_like,
             "leader_fav": float(ranking.p_favourite[leader]),
@@ -435,7 +437,9 @@ def _measure(cell: Cell, col: Collection, person: Person, report, step: int):
     top = order[:TOP]
     cell.hits[step].append(bool(np.isin(person.favourites, top).any()))
     if step == 20:
-        cell.precision.append(float((col.vibe[top] == person.vibe).mean()))
+        cell.precision.append(float((col.vibe[top] == person.vibe).mean()) if len(top) else 0.0)
+    if not len(order):
+        return
     leader = order[0]
     if "leader_fav" in stated:
         cell.add_stated("P(leader fav)", stated["leader_fav"], leader in person.favourites)
