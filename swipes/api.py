@@ -217,7 +217,9 @@ class SwipeView(SwipeAPIView):
             "top_cities": ranked_payload(leading_cities(swiper, limit=5, reading=reading)),
         }
         if swipe["next"]:
-            photos = next_photos_for(swiper, n=swipe["next"], reading=reading, showing=swipe.get("showing"))
+            photos = next_photos_for(
+                swiper, n=swipe["next"], reading=reading, showing=swipe.get("showing"), after_swipe=outcome.created
+            )
             body["next_photos"] = [photo_payload(request, p) for p in photos]
         return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 

@@ -29,9 +29,10 @@ def live_swipes(swiper: UserSwipeData | int) -> QuerySet[Swipe]:
 
 
 def swipe_photo(photo_id: int, *, servable: bool = False) -> Photo | None:
-    """The photo with what photo_vector needs (its model version's city order, not its metrics)."""
+    """The photo with only what a swipe needs: its label, vector, queue position and model's city order."""
     photos = Photo.objects.servable() if servable else Photo.objects.all()
-    return photos.select_related("model_version").defer("model_version__metrics").filter(pk=photo_id).first()
+    fields = ("id", "city_id", "probabilities", "queue_position", "model_version__cities")
+    return photos.select_related("model_version").only(*fields).filter(pk=photo_id).first()
 
 
 def photo_vector(photo: Photo) -> CityVector | None:
@@ -112,7 +113,7 @@ def taste_of(swiper: UserSwipeData | None) -> Taste:
     if model is not None:
         reading.post = taste.posterior(model, reading.history)
         reading.ranking = taste.rank_cities(model, reading.history, reading.post)
-        reading.state = taste.taste_state(model, reading.history, reading.post)
+        reading.state = taste.taste_state(model, reading.history, reading.post, reading.ranking)
     return reading
 
 
@@ -120,13 +121,19 @@ def taste_of(swiper: UserSwipeData | None) -> Taste:
 
 
 def next_photos_for(
-    swiper: UserSwipeData | None, *, n: int, reading: Taste | None = None, showing: int | None = None
+    swiper: UserSwipeData | None,
+    *,
+    n: int,
+    reading: Taste | None = None,
+    showing: int | None = None,
+    after_swipe: bool = False,
 ) -> list[Photo]:
     """The next n photos for this swiper (None: a visitor who has not swiped), never one already
     swiped, in the configured order (CITYVIBES_PHOTO_ORDER). Right after an undo, the undone photo
     comes first. `showing`: a photo the page already shows next (chosen before the last swipe), which
-    the photos after it follow and never repeat. Only the columns a card shows are read."""
-    undone = _photo_just_undone(swiper) if swiper is not None else None
+    the photos after it follow and never repeat. after_swipe: the swiper's last action was a new swipe, so
+    there is no undone photo to look for. Only the columns a card shows are read."""
+    undone = _photo_just_undone(swiper) if swiper is not None and not after_swipe else None
     if current_photo_order() == "smart":
         reading = reading or taste_of(swiper)
         chosen = _most_telling_photos(swiper, n=n, reading=reading, first=undone, showing=showing)
