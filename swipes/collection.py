@@ -47,12 +47,6 @@ class Collection:
     def column_of(self) -> dict[int, int]:
         return {int(city): column for column, city in enumerate(self.city_ids)}
 
-    @cached_property
-    def look_alike(self) -> np.ndarray:
-        """(K, K) bool: [a, b] when city b's photos look like city a's, as a person would say "photos like
-        these": their centroids are no farther apart than the median city is from its nearest one."""
-        return taste.look_alikes(self.model) if self.model is not None else np.zeros((0, 0), dtype=bool)
-
     def history(self, swipes: list[tuple[int, bool]]) -> list[tuple[int, bool]]:
         """(photo id, liked) pairs as (row, liked), leaving out photos the model does not hold."""
         return [(self.row_of[pk], liked) for pk, liked in swipes if pk in self.row_of]

@@ -233,7 +233,7 @@ def _ranked_city(reading: Taste, column: int, city: City, swiper: UserSwipeData 
     ranking, model = reading.ranking, reading.collection.model
     rows = np.array([row for row, _ in reading.history], dtype=np.intp)
     liked = np.array([was_liked for _, was_liked in reading.history], dtype=bool)
-    alike = reading.collection.look_alike[column, model.photo_city[rows]]
+    alike = model.look_alike[column, model.photo_city[rows]]
     match = float(ranking.expected_like[column])
     score = match
     if current_rule() == "sum" and swiper is not None:
@@ -259,7 +259,7 @@ def _attach_movers(reading: Taste, ranked: list[RankedCity], n: int) -> None:
     for item in ranked:
         column = collection.column_of[item.city.pk]
         moved = taste.influence(model, reading.history, column, reading.post)
-        alike = collection.look_alike[column, model.photo_city[rows]]
+        alike = model.look_alike[column, model.photo_city[rows]]
         order = [i for i in np.argsort(-np.abs(moved), kind="stable") if alike[i]]
         up = [photo_ids[i] for i in order if reading.history[i][1]][:n]
         down = [photo_ids[i] for i in order if not reading.history[i][1]][:n]

@@ -106,6 +106,7 @@ class TasteModel:
     base_rates: np.ndarray  # (G,) float64: the base rate of each row of the nuisance grid
     plateaus: np.ndarray  # (G,) float64: the plateau of each row of the nuisance grid
     city_rows: tuple[np.ndarray, ...]  # K arrays: the rows of each city's labelled photos
+    look_alike: np.ndarray | None = None  # (K, K) bool: close look-alikes (_look_alikes)
     city_affinity: tuple[np.ndarray, ...] = ()  # per plateau, (K, H) float64: see build_model
     peak: float = PEAK
     lapse: float = LAPSE
@@ -131,7 +132,7 @@ class CityRanking:
     p_kind: np.ndarray  # (K,) probability the city is of the same kind of place as the person's favourite
     p_favourite: np.ndarray  # (K,) probability the city is the centre of their taste
     evidence: np.ndarray  # (K,) swiped photos of the city or its close look-alikes (kernel-weighted count)
-    shown: np.ndarray  # (K,) bool: evidence >= 0.5, else the page should say "not shown yet"
+    shown: np.ndarray  # (K,) bool: a photo of the city or of a close look-alike was swiped; else "not shown yet"
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ def build_model(
     city_affinity = tuple(
         affinity(model, model.city_near, model.kind.T, p).astype(np.float64) for p in np.unique(model.plateaus)
     )
-    return replace(model, city_affinity=city_affinity)
+    return replace(model, city_affinity=city_affinity, look_alike=_look_alikes(centroids))
 
 
 def _clr(p: np.ndarray) -> np.ndarray:
@@ -272,6 +273,22 @@ def _bump_width(d2: np.ndarray) -> np.ndarray:
         return np.ones(len(d2), dtype=np.float32)
     nearest = np.sqrt(np.partition(d2 + np.diag(np.full(len(d2), np.inf)), 0, axis=1)[:, 0])
     return np.maximum(nearest, 0.25 * np.median(nearest) + 1e-6).astype(np.float32)
+
+
+LOOK_ALIKE = 0.4
+
+
+def _look_alikes(centroids: np.ndarray) -> np.ndarray:
+    """(K, K) bool: [a, b] when city b is a close look-alike of city a (or b is a): their centroids are
+    at most LOOK_ALIKE times the median distance between two cities apart. What the page calls
+    "photos like these"; unlike the bump, it does not make every city's nearest neighbour a look-alike.
+    On bench/discovery.py's collections at 256 cities it finds the families of look-alikes (85-98 % of
+    the pairs it finds are in one family; it finds 93-100 % of those pairs)."""
+    d = np.sqrt(_squared_distances(centroids, centroids))
+    off = ~np.eye(len(d), dtype=bool)
+    if not off.any():
+        return ~off
+    return (d <= LOOK_ALIKE * np.median(d[off])) & off | ~off
 
 
 def _kind_tree(distance: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -426,7 +443,17 @@ def rank_cities(model: TasteModel, history: History, post: np.ndarray | None = N
         p_kind=p_favourite @ model.home_kind,
         p_favourite=p_favourite,
         evidence=evidence,
-        shown=evidence >= 0.5,
+        shown=_seen(model, history),
+    )
+
+
+def _seen(model: TasteModel, history: History) -> np.ndarray:
+    """(K,) bool: the person swiped a photo of the city or of one of its close look-alikes."""
+    rows, _ = _split(history)
+    return (
+        model.look_alike[:, np.unique(model.photo_city[rows])].any(axis=1)
+        if len(rows)
+        else np.zeros(model.cities, dtype=bool)
     )
 
 
@@ -465,13 +492,15 @@ def taste_state(
 ) -> TasteState:
     """How to describe the log as a whole, for the page:
 
-    - "empty": no swipes; "likes everything": P(base rate >= 0.6) >= 0.5 ("be pickier");
+    - "empty": no swipes; "likes everything": P(base rate >= 0.6) >= 0.5 and likes for at least 3/4
+      of the cities seen ("be pickier"; someone the deck showed mostly their own kind of place likes
+      most of what they saw, and nopes the rest);
     - "likes nothing": P(base rate <= 0.08) >= 0.8 and no city is expected to get even a quarter of
       likes (nothing stands out *in what was shown*: kinds not shown yet stay open);
     - "no likes yet": no likes, too few swipes to say more;
     - "taste found": some city is of the favourite's kind with P >= 0.8; else "exploring".
     """
-    _, liked = _split(history)
+    rows, liked = _split(history)
     if not len(history):
         prior = np.exp(model.log_prior)
         return TasteState(0, 0, 0.0, 0.0, float(prior[:, -1].sum()), 0.0, "empty")
@@ -480,7 +509,9 @@ def taste_state(
     p_all = float(w[model.base_rates >= 0.6].sum())
     p_little = float(w[model.base_rates <= 0.08].sum())
     best = float(ranking.expected_like.max())
-    if p_all >= 0.5:
+    seen_cities = np.unique(model.photo_city[rows])
+    liked_cities = np.unique(model.photo_city[rows[liked]])
+    if p_all >= 0.5 and len(liked_cities) >= 0.75 * len(seen_cities):
         label = "likes everything"
     elif p_little >= 0.8 and best < 0.25:
         label = "likes nothing"
@@ -489,22 +520,6 @@ def taste_state(
     else:
         label = "taste found" if float(ranking.p_kind.max()) >= 0.8 else "exploring"
     return TasteState(len(history), int(liked.sum()), p_all, p_little, float(w[:, -1].sum()), best, label)
-
-
-LOOK_ALIKE = 0.4
-
-
-def look_alikes(model: TasteModel) -> np.ndarray:
-    """(K, K) bool: [a, b] when city b is a close look-alike of city a (or b is a): their centroids are
-    at most LOOK_ALIKE times the median distance between two cities apart. For what the page calls
-    "photos like these"; unlike the bump, it does not make every city's nearest neighbour a look-alike.
-    On bench/taste_lab.py's collections at 256 cities it finds the families of look-alikes (85-98 % of
-    the pairs it finds are in one family; it finds 93-100 % of those pairs)."""
-    d = np.sqrt(_squared_distances(model.centroids, model.centroids))
-    off = ~np.eye(len(d), dtype=bool)
-    if not off.any():
-        return ~off
-    return (d <= LOOK_ALIKE * np.median(d[off])) & off | ~off
 
 
 # ---------------------------------------------------------------- next photos
