@@ -146,6 +146,28 @@ def training_like_metrics(city_ids: list[int], labels) -> dict:
     }
 
 
+def _bench_photo(prefix: str, i: int, city_id: int, position: int, probabilities, version):
+    from photos.models import Photo
+
+    return Photo(
+        image=f"{prefix}/originals/{i}.jpg",
+        display_image=f"{prefix}/display/{i}.jpg",
+        thumbnail=f"{prefix}/thumbs/{i}.jpg",
+        width=800,
+        height=600,
+        content_hash=hashlib.sha256(f"{prefix}-photo-{i}".encode()).hexdigest(),
+        city_id=city_id,
+        source="bench",
+        author="Benchmark",
+        licence="CC0",
+        licence_url="https://creativecommons.org/publicdomain/zero/1.0/",
+        title=f"Benchmark photo {i}",
+        queue_position=position,
+        probabilities=[float(p) for p in probabilities],
+        model_version=version,
+    )
+
+
 def seed_collection(*, cities: int, photos: int, seed: int = 7, prefix: str = "bench") -> Collection:
     """Cities, an active ModelVersion over them, and photos with a probability vector over every city."""
     import numpy as np
@@ -187,23 +209,7 @@ def seed_collection(*, cities: int, photos: int, seed: int = 7, prefix: str = "b
             probabilities = (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
             Photo.objects.bulk_create(
                 [
-                    Photo(
-                        image=f"{prefix}/originals/{i}.jpg",
-                        display_image=f"{prefix}/display/{i}.jpg",
-                        thumbnail=f"{prefix}/thumbs/{i}.jpg",
-                        width=800,
-                        height=600,
-                        content_hash=hashlib.sha256(f"{prefix}-photo-{i}".encode()).hexdigest(),
-                        city_id=city_ids[labels[i]],
-                        source="bench",
-                        author="Benchmark",
-                        licence="CC0",
-                        licence_url="https://creativecommons.org/publicdomain/zero/1.0/",
-                        title=f"Benchmark photo {i}",
-                        queue_position=int(positions[i]),
-                        probabilities=[float(p) for p in probabilities[i - start]],
-                        model_version=version,
-                    )
+                    _bench_photo(prefix, i, city_ids[labels[i]], int(positions[i]), probabilities[i - start], version)
                     for i in range(start, stop)
                 ]
             )

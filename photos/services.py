@@ -136,6 +136,35 @@ def _record_reject(source: str, reference: str, reason: str) -> None:
         )
 
 
+def _new_photo(data, checked, content_hash: str, picture_hash, city: City | None, credit: PhotoCredit) -> Photo:
+    """An unsaved Photo with its three renditions written to storage. An upright JPEG is kept
+    byte for byte; anything else is re-encoded so browsers show it the right way up."""
+    original = data if checked.format == "JPEG" and checked.image.getexif().get(0x0112, 1) == 1 else None
+    if original is None:
+        original = jpeg_bytes(checked.image, quality=92)
+    display = jpeg_bytes(checked.image, max_side=settings.CITYVIBES_DISPLAY_MAX_SIDE, quality=82)
+    thumb = jpeg_bytes(checked.image, max_side=settings.CITYVIBES_THUMB_MAX_SIDE, quality=80)
+    photo = Photo(
+        content_hash=content_hash,
+        city=city,
+        width=checked.image.width,
+        height=checked.image.height,
+        queue_position=queue_position_for(content_hash),
+        perceptual_hash=picture_hash,
+        source=credit.source,
+        source_url=web_url(credit.source_url),
+        page_url=web_url(credit.page_url),
+        author=credit.author[:300],
+        licence=credit.licence[:100],
+        licence_url=web_url(credit.licence_url),
+        title=credit.title[:300],
+    )
+    photo.image.save("original.jpg", ContentFile(original), save=False)
+    photo.display_image.save("display.jpg", ContentFile(display), save=False)
+    photo.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
+    return photo
+
+
 def ingest_photo(
     *, data: bytes, city: City | None, credit: PhotoCredit, reference: str = "", quality_gate: bool = True
 ) -> IngestResult:
@@ -162,30 +191,7 @@ def ingest_photo(
         _record_reject(credit.source, reference, refused)
         return IngestResult("rejected", reason=refused, gated=True)
 
-    original = data if checked.format == "JPEG" and checked.image.getexif().get(0x0112, 1) == 1 else None
-    if original is None:
-        original = jpeg_bytes(checked.image, quality=92)
-    display = jpeg_bytes(checked.image, max_side=settings.CITYVIBES_DISPLAY_MAX_SIDE, quality=82)
-    thumb = jpeg_bytes(checked.image, max_side=settings.CITYVIBES_THUMB_MAX_SIDE, quality=80)
-
-    photo = Photo(
-        content_hash=content_hash,
-        city=city,
-        width=checked.image.width,
-        height=checked.image.height,
-        queue_position=queue_position_for(content_hash),
-        perceptual_hash=picture_hash,
-        source=credit.source,
-        source_url=web_url(credit.source_url),
-        page_url=web_url(credit.page_url),
-        author=credit.author[:300],
-        licence=credit.licence[:100],
-        licence_url=web_url(credit.licence_url),
-        title=credit.title[:300],
-    )
-    photo.image.save("original.jpg", ContentFile(original), save=False)
-    photo.display_image.save("display.jpg", ContentFile(display), save=False)
-    photo.thumbnail.save("thumb.jpg", ContentFile(thumb), save=False)
+    photo = _new_photo(data, checked, content_hash, picture_hash, city, credit)
     try:
         with transaction.atomic():
             photo.save()

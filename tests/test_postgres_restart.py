@@ -160,62 +160,113 @@ def wait_until_serving(base: str, server: subprocess.Popen, log: Path) -> None:
     raise AssertionError(f"gunicorn did not answer within 60 s:\n{log.read_text()[-3000:]}")
 
 
+def app_env(cluster, tmp_path: Path) -> dict:
+    """The environment gunicorn and manage.py run with: this cluster, no other services."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="cityvibes_site.settings",
+        DATABASE_URL=cluster.url("cityvibes_fault"),
+        DJANGO_DEBUG="1",  # tracebacks would show in responses: the test looks for them
+        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
+        CITYVIBES_RATE_SWIPES="100000/min",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def start_gunicorn(env: dict, tmp_path: Path) -> tuple[str, subprocess.Popen, Path]:
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "cityvibes_site.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+             "--timeout", "30", "--graceful-timeout", "5"],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return f"http://127.0.0.1:{port}", server, log
+
+
+def swipe_through_a_restart(cluster, base: str) -> tuple[list[SwipingClient], float, float]:
+    """Clients swipe, PostgreSQL stops for DOWN_SECONDS and starts again, clients swipe on.
+    Returns the clients and the monotonic times the stop began and the server was back."""
+    load_started = time.monotonic()
+    stop = threading.Event()
+    clients = [SwipingClient(n, base, stop) for n in range(CLIENTS)]
+    threads = [threading.Thread(target=c.run, daemon=True) for c in clients]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(c.acknowledged for c in clients):
+        time.sleep(0.05)
+    assert all(c.acknowledged for c in clients), "every client swipes before the restart"
+    time.sleep(max(0.0, WARM_UP_SECONDS - (time.monotonic() - load_started)))
+
+    went_down = time.monotonic()
+    cluster.stop("fast")  # open sessions are terminated, new ones refused
+    time.sleep(DOWN_SECONDS)
+    cluster.start()
+    back_up = time.monotonic()
+
+    time.sleep(AFTER_SECONDS)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a client is stuck"
+    return clients, went_down, back_up
+
+
+def assert_only_successes_and_503s(exchanges: list[Exchange], server_log: str) -> list[Exchange]:
+    """Never a 500, a traceback or a dropped connection. Returns the 503s."""
+    failed = [e for e in exchanges if e.status not in (200, 201)]
+    unavailable = [e for e in exchanges if e.status == 503]
+    assert [e for e in failed if e.status is None] == [], "connections refused or reset"
+    assert [(e.method, e.path, e.status, e.body) for e in failed if e.status != 503] == []
+    assert unavailable, "the restart was seen by the clients"
+    for e in unavailable:
+        assert e.retry_after == "5", e
+        if e.path.startswith("/api/"):
+            assert e.content_type.startswith("application/json"), e
+            assert json.loads(e.body)["error"] == "database unavailable", e
+        else:
+            assert e.content_type.startswith("text/html") and "Back in a moment" in e.body, e
+    assert "Traceback" not in server_log and "Internal Server Error" not in server_log, server_log[-3000:]
+    return unavailable
+
+
+def describe(clients: list[SwipingClient], found: dict, went_down: float, back_up: float) -> str:
+    exchanges = [e for c in clients for e in c.exchanges]
+    failed = [e for e in exchanges if e.status not in (200, 201)]
+    unavailable = [e for e in exchanges if e.status == 503]
+    return (
+        f"{len(exchanges)} requests ({CLIENTS} clients); "
+        f"database down for {back_up - went_down:.2f} s (stop -m fast, {DOWN_SECONDS} s, start); "
+        f"503s: {len(unavailable)}, first {min((e.started for e in unavailable), default=nan) - went_down:+.2f} s, "
+        f"last {max((e.ended for e in unavailable), default=nan) - went_down:+.2f} s after the stop began; "
+        f"other failures: {len(failed) - len(unavailable)}; "
+        f"acknowledged swipes {sum(len(c.acknowledged) for c in clients)}, "
+        f"live swipes logged {sum(len(found[str(c.number)]['live']) for c in clients)};"
+    )
+
+
 def test_it_answers_503_while_postgres_restarts_and_keeps_every_acknowledged_swipe_once(tmp_path):
     began = time.monotonic()
     with throwaway_cluster() as cluster:
         cluster.create_database("cityvibes_fault")
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"}
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE="cityvibes_site.settings",
-            DATABASE_URL=cluster.url("cityvibes_fault"),
-            DJANGO_DEBUG="1",  # tracebacks would show in responses: the test looks for them
-            DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
-            CITYVIBES_RATE_SWIPES="100000/min",
-            PYTHONPATH=str(ROOT),
-        )
+        env = app_env(cluster, tmp_path)
         run_checked([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env)
         photo_count = int(run_checked([sys.executable, "-c", SEED], env))
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        log = tmp_path / "gunicorn.log"
-        with log.open("w") as log_file:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "cityvibes_site.wsgi", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-                 "--timeout", "30", "--graceful-timeout", "5"],
-                cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        base, server, log = start_gunicorn(env, tmp_path)
         try:
             wait_until_serving(base, server, log)
-            stop = threading.Event()
-            clients = [SwipingClient(n, base, stop) for n in range(CLIENTS)]
-            threads = [threading.Thread(target=c.run, daemon=True) for c in clients]
             load_started = time.monotonic()
             setup_seconds = load_started - began
-            for thread in threads:
-                thread.start()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not all(c.acknowledged for c in clients):
-                time.sleep(0.05)
-            assert all(c.acknowledged for c in clients), "every client swipes before the restart"
-            time.sleep(max(0.0, WARM_UP_SECONDS - (time.monotonic() - load_started)))
-
-            went_down = time.monotonic()
-            cluster.stop("fast")  # open sessions are terminated, new ones refused
-            time.sleep(DOWN_SECONDS)
-            cluster.start()
-            back_up = time.monotonic()
-
-            time.sleep(AFTER_SECONDS)
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
-            assert not any(t.is_alive() for t in threads), "a client is stuck"
+            clients, went_down, back_up = swipe_through_a_restart(cluster, base)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -234,32 +285,9 @@ def test_it_answers_503_while_postgres_restarts_and_keeps_every_acknowledged_swi
         )  # fmt: skip
 
     exchanges = [e for c in clients for e in c.exchanges]
-    failed = [e for e in exchanges if e.status not in (200, 201)]
-    unavailable = [e for e in exchanges if e.status == 503]
-    print(
-        f"\nsetup {setup_seconds:.1f} s (initdb, migrate, photos, gunicorn); "
-        f"{len(exchanges)} requests ({photo_count} photos, {CLIENTS} clients); "
-        f"database down for {back_up - went_down:.2f} s (stop -m fast, {DOWN_SECONDS} s, start); "
-        f"503s: {len(unavailable)}, first {min((e.started for e in unavailable), default=nan) - went_down:+.2f} s, "
-        f"last {max((e.ended for e in unavailable), default=nan) - went_down:+.2f} s after the stop began; "
-        f"other failures: {len(failed) - len(unavailable)}; "
-        f"acknowledged swipes {sum(len(c.acknowledged) for c in clients)}, "
-        f"live swipes logged {sum(len(found[str(c.number)]['live']) for c in clients)}; "
-        f"{drift_check.stdout.strip()}"
-    )
-
-    # Never a 500, a traceback or a dropped connection: only successes and 503s.
-    assert [e for e in failed if e.status is None] == [], "connections refused or reset"
-    assert [(e.method, e.path, e.status, e.body) for e in failed if e.status != 503] == []
-    assert unavailable, "the restart was seen by the clients"
-    for e in unavailable:
-        assert e.retry_after == "5", e
-        if e.path.startswith("/api/"):
-            assert e.content_type.startswith("application/json"), e
-            assert json.loads(e.body)["error"] == "database unavailable", e
-        else:
-            assert e.content_type.startswith("text/html") and "Back in a moment" in e.body, e
-    assert "Traceback" not in server_log and "Internal Server Error" not in server_log, server_log[-3000:]
+    print(f"\nsetup {setup_seconds:.1f} s (initdb, migrate, photos, gunicorn); {photo_count} photos; ", end="")
+    print(describe(clients, found, went_down, back_up), drift_check.stdout.strip())
+    unavailable = assert_only_successes_and_503s(exchanges, server_log)
 
     # Once the server is back, everything succeeds at once (dead pooled connections are replaced).
     after = [e for e in exchanges if e.started > back_up + RECOVERY_GRACE_SECONDS]
