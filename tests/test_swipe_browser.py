@@ -233,3 +233,21 @@ def test_it_adapts_the_deck_to_the_swipes_and_explains_the_results(chromium, liv
     page.screenshot(path=str(ARTIFACTS / "results-confidence-desktop.png"), full_page=True)
     assert errors == []
     context.close()
+
+
+def test_the_results_fit_a_phone_screen(chromium, live_server, three_cities):
+    denver, *_ = three_cities
+    Photo.objects.update(author="A photographer with a long name")  # credits wider than a thumbnail
+    context = chromium.new_context(viewport={"width": 360, "height": 640}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    for n in range(1, 15):
+        page.wait_for_selector("#card")
+        liked = Photo.objects.get(pk=current_card_id(page)).city == denver
+        page.click("#like-button" if liked else "#nope-button")
+        wait_for_count(page, n)
+    page.goto(f"{live_server.url}/results/")
+    assert page.locator(".movers-up").first.locator("li").count() == 3  # a full row of photos behind the leader
+    page.screenshot(path=str(ARTIFACTS / "results-phone-360x640.png"), full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+    context.close()
