@@ -25,11 +25,14 @@ tree by average linkage of their centroids: the tree's nodes are the candidate *
 
 A person is one of H *taste hypotheses* (a few hundred to a few thousand), h = (favourite city
 f, kind k containing f): they love f, like f's close look-alikes nearly as much, like the rest
-of k somewhat, and everything else not at all. For a photo at distance d from f's centroid, of a
+of k somewhat, and everything else not at all. In a collection of at most PAIRS_UP_TO cities the
+tree has few kinds, so every pair {f, g} is a kind too, and the plateau grid gets 1.0: two
+favourites that look nothing alike. For a photo at distance d from f's centroid, of a
 city in or out of k:
 
     affinity_h = peak * (bump + plateau * (1 - bump) * [photo's city in k])
-    bump = exp(-d^2 / (2 s_f^2))         s_f: the distance from f to its nearest look-alike
+    bump = exp(-d^2 / (2 s_f^2))         s_f: the distance from f to its nearest other city,
+                                         at most the look-alike distance (_bump_width)
 
 plus one hypothesis "no particular taste" (affinity 0). People also like photos for reasons no
 city explains: P(like) = base + (1 - base) * affinity, with a small lapse rate (mis-swipes) mixed
@@ -78,6 +81,8 @@ LAPSE = 0.03
 EXPLORE_CARDS = (4, 10)  # spread cards: one per kind of place, at least 4, at most 10
 CANDIDATES = 200
 MAX_RUN = 3
+PAIRS_UP_TO = 16  # collections of at most this many cities also have "f and one other city" kinds
+LOOK_ALIKE = 0.4  # cities this close (x the median distance between two cities) are look-alikes
 MIN_NATURAL = 0.05
 CLEAR_KIND = 0.3
 # Mutual information over the 64 leading favourites only: next_photos 6.9 -> 2.2 ms at 5,000 photos x 256
@@ -179,6 +184,8 @@ def build_model(
     hyp_city, kind, weight, home_kind = _hypotheses(np.sqrt(d2), city_bump)
     kinds = len(np.unique(home_kind, axis=0))
     settings.setdefault("explore_cards", int(np.clip(kinds, *EXPLORE_CARDS)))
+    if k <= PAIRS_UP_TO and plateaus == PLATEAUS:
+        plateaus = (*PLATEAUS, 1.0)  # the other city of a pair liked as much as f: two favourites
     base, plateau = (g.ravel() for g in np.meshgrid(np.asarray(base_rates, float), np.asarray(plateaus, float)))
     per_city = np.bincount(hyp_city[:-1], weights=weight[:-1], minlength=k)
     prior = np.append((1 - no_taste_prior) / k * weight[:-1] / per_city[hyp_city[:-1]], no_taste_prior)
@@ -268,14 +275,16 @@ def _squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _bump_width(d2: np.ndarray) -> np.ndarray:
-    """Each city's look-alike scale: the distance to its nearest other city (floored)."""
+    """Each city's look-alike scale: the distance to its nearest other city, floored, and capped at
+    the look-alike distance (LOOK_ALIKE times the median distance between two cities): a city with no
+    close look-alike has a narrow bump, so that loving it says little about cities that merely happen
+    to be its nearest (in a small collection of distinct cities, every other city)."""
     if len(d2) < 2:
         return np.ones(len(d2), dtype=np.float32)
-    nearest = np.sqrt(np.partition(d2 + np.diag(np.full(len(d2), np.inf)), 0, axis=1)[:, 0])
-    return np.maximum(nearest, 0.25 * np.median(nearest) + 1e-6).astype(np.float32)
-
-
-LOOK_ALIKE = 0.4
+    off = ~np.eye(len(d2), dtype=bool)
+    nearest = np.sqrt(np.where(off, d2, np.inf).min(axis=1))
+    cap = LOOK_ALIKE * np.median(np.sqrt(d2[off]))
+    return np.clip(nearest, 0.25 * np.median(nearest) + 1e-6, max(cap, 1e-6)).astype(np.float32)
 
 
 def _look_alikes(centroids: np.ndarray) -> np.ndarray:
@@ -338,12 +347,24 @@ def _hypotheses(distance: np.ndarray, city_bump: np.ndarray) -> tuple[np.ndarray
         alone[0, f] = True
         beyond = (nodes & (city_bump[:, f] < 0.3)[None, :]).sum(axis=1) >= nodes.sum(axis=1) / 2
         rows = nodes[:, f] & beyond
-        kind_rows.append(np.vstack([alone, nodes[rows]]))
-        weights.append(np.append(alone_weight, natural[rows]))
-        cities.append(np.full(1 + int(rows.sum()), f))
+        pairs = _pairs(f, k) if k <= PAIRS_UP_TO else np.zeros((0, k), dtype=bool)
+        kind_rows.append(np.vstack([alone, nodes[rows], pairs]))
+        pair_weights = np.full(len(pairs), alone_weight / max(len(pairs), 1))
+        weights.append(np.concatenate([[alone_weight], natural[rows], pair_weights]))
+        cities.append(np.full(1 + int(rows.sum()) + len(pairs), f))
     kind = np.vstack(kind_rows + [np.zeros((1, k), dtype=bool)])
     hyp_city = np.concatenate(cities + [np.array([-1])]).astype(np.int32)
     return hyp_city, kind, np.concatenate(weights + [np.zeros(1)]), _home_kinds(nodes, natural, city_bump)
+
+
+def _pairs(f: int, k: int) -> np.ndarray:
+    """(k - 1, k) bool: f with each other city. In a small collection of distinct cities the tree has
+    few kinds, and someone who loves two unrelated cities (Denver and Seattle) would otherwise be
+    explained as liking most things; together these weigh as much as f alone."""
+    pairs = np.zeros((k - 1, k), dtype=bool)
+    pairs[:, f] = True
+    pairs[np.arange(k - 1), [g for g in range(k) if g != f]] = True
+    return pairs
 
 
 def _home_kinds(nodes: np.ndarray, natural: np.ndarray, city_bump: np.ndarray) -> np.ndarray:

@@ -139,3 +139,32 @@ def test_photos_without_a_label_and_cities_without_photos(collection):
     assert np.isfinite(model.centroids).all() and (model.photo_city >= 0).all()
     ranking = taste.rank_cities(model, [(0, True), (1, False)])
     assert np.isfinite(ranking.expected_like).all()
+
+
+@pytest.fixture(scope="module")
+def seven_distinct_cities():
+    """Seven cities that look nothing alike (like the default model's 7): each photo mostly names its own."""
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(7), 12)
+    alpha = np.full((len(labels), 7), 0.3)
+    alpha[np.arange(len(labels)), labels] = 5.0
+    probs = np.stack([rng.dirichlet(a) for a in alpha]).astype(np.float32)
+    return taste.build_model(probs, labels), labels
+
+
+def test_two_unrelated_favourites_in_a_small_collection_are_not_read_as_liking_everything(seven_distinct_cities):
+    model, labels = seven_distinct_cities
+    # Someone who loves cities 0 and 1 and passed on one photo each of cities 2 and 3.
+    history = [(int(np.flatnonzero(labels == c)[i]), True) for c in (0, 1) for i in range(8)]
+    history += [(int(np.flatnonzero(labels == c)[0]), False) for c in (2, 3)]
+    ranking = taste.rank_cities(model, history)
+    assert set(ranking.order[:2]) == {0, 1}
+    like = ranking.expected_like
+    # A city passed on is not promised nearly as much as the two loved ones ("81 % match, you liked
+    # 0 of 1 photos" was the contradiction).
+    assert like[2] < 0.6 and like[3] < 0.6 and min(like[0], like[1]) > 0.8
+    # No other city is called likely to be the person's kind of place.
+    assert ranking.p_kind[2:].max() < 0.5
+    # The deck goes on to ask about the cities it has hardly shown, instead of only the two liked ones.
+    next_cities = set(labels[taste.next_photos(model, history, 6, seed=5)])
+    assert next_cities - {0, 1}
