@@ -25,6 +25,8 @@ Populations ("favourites" are the cities with the top weight; "their kind" is th
 3 noisy:     as 1, and 10-20 % of answers flipped.
 4 likes-all: as 1 with base rate 0.85-0.95.
 5 likes-none: P(like) 0.01-0.05 for every photo.
+6 two:       two favourite cities in two different vibes ("Denver and Seattle"), affinity 0.95, their
+             look-alikes 0.7, the rest of both vibes 0.1-0.3, nothing else; base rate 0.02-0.12.
 Population 2 is the single-favourite swiper the previous version of this benchmark simulated.
 
 Strategies
@@ -59,7 +61,7 @@ from swipes import taste
 RESULTS = Path(__file__).resolve().parent / "results" / "discovery.txt"
 CHECKPOINTS = (10, 20, 40)
 TOP = 10
-POPULATIONS = ("vibe", "kind", "single", "noisy", "likes-all", "likes-none")
+POPULATIONS = ("vibe", "kind", "single", "noisy", "likes-all", "likes-none", "two")
 BINS = np.linspace(0, 1, 11)
 
 
@@ -160,7 +162,7 @@ class Person:
     like: np.ndarray  # (N,) P(like) of each photo, before flips
     flip: float
     favourites: np.ndarray
-    vibe: int
+    vibe: int | np.ndarray  # their kind: one vibe, or (population "two") the vibes of both favourites
     city_like: np.ndarray = field(default=None)  # (K,) observed like rate of each city's photos
 
 
@@ -198,6 +200,19 @@ def make_person(rng: np.random.Generator, col: Collection, population: str) -> P
         aff[favourites] = 0.95
         base = rng.uniform(0.02, 0.12)
         person = Person(base + (1 - base) * aff[col.labels], 0.0, favourites, vibe)
+    elif population == "two":
+        # Two favourite cities of different kinds ("I love Denver and Seattle"): each with its look-alikes,
+        # a little of the rest of each vibe, nothing else.
+        # (In a collection of one vibe, two cities of different families.)
+        group = col.vibe if col.vibe.max() > 0 else col.family
+        first, second = rng.choice(group.max() + 1, 2, replace=False)
+        favourites = np.array([rng.choice(np.flatnonzero(group == g)) for g in (first, second)])
+        vibes = np.unique(col.vibe[favourites])
+        aff = np.where(np.isin(col.vibe, vibes), rng.uniform(0.1, 0.3), 0.0)
+        aff[np.isin(col.family, col.family[favourites]) & np.isin(col.vibe, vibes)] = 0.7
+        aff[favourites] = 0.95
+        base = rng.uniform(0.02, 0.12)
+        person = Person(base + (1 - base) * aff[col.labels], 0.0, favourites, vibes)
     elif population == "likes-none":
         fav = int(rng.integers(col.cities))
         person = Person(np.full(len(col.labels), rng.uniform(0.01, 0.05)), 0.0, np.array([fav]), int(col.vibe[fav]))
@@ -437,14 +452,14 @@ def _measure(cell: Cell, col: Collection, person: Person, report, step: int):
     top = order[:TOP]
     cell.hits[step].append(bool(np.isin(person.favourites, top).any()))
     if step == 20:
-        cell.precision.append(float((col.vibe[top] == person.vibe).mean()) if len(top) else 0.0)
+        cell.precision.append(float(np.isin(col.vibe[top], person.vibe).mean()) if len(top) else 0.0)
     if not len(order):
         return
     leader = order[0]
     if "leader_fav" in stated:
         cell.add_stated("P(leader fav)", stated["leader_fav"], leader in person.favourites)
     if "kind" in stated:
-        cell.add_stated("P(kind) top10", stated["kind"][top], col.vibe[top] == person.vibe)
+        cell.add_stated("P(kind) top10", stated["kind"][top], np.isin(col.vibe[top], person.vibe))
         cell.add_stated("like share top10", stated["like"][top], person.city_like[top])
         if step == 20:
             cell.max_kind.append(float(stated["kind"].max()))
