@@ -271,12 +271,14 @@ def _attach_movers(reading: Taste, ranked: list[RankedCity], n: int) -> None:
 
 
 def leading_cities(swiper: UserSwipeData | None, *, limit: int = 3, reading: Taste | None = None) -> list[RankedCity]:
-    """The few cities the swipe page shows under the deck: none before the person liked something, nor
-    while they like everything or nothing (the results page says why)."""
+    """The few cities the swipe page shows under the deck ("leaning towards"): none before the person
+    liked something, nor while they like everything or nothing (the results page says why), and only
+    cities with at least half the leader's match (not "3. Miami 22 %" after Denver's 88 %)."""
     reading = reading or taste_of(swiper)
     if reading.state is None or reading.state.label not in ("exploring", "taste found") or not reading.swipes:
         return []
-    return rank_cities_for(swiper, limit=limit, reading=reading)
+    ranked = rank_cities_for(swiper, limit=limit, reading=reading)
+    return [item for item in ranked if item.match >= ranked[0].match / 2]
 
 
 # ---------------------------------------------------------------- the results as a whole

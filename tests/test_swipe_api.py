@@ -63,6 +63,15 @@ def test_it_records_a_swipe_and_returns_the_top_cities(api_client, collection):
     assert Swipe.objects.count() == 1
 
 
+def test_the_top_cities_leave_out_a_city_the_person_passed_on(api_client, collection):
+    denver, miami, photos = collection
+    for photo, liked in zip(photos, (True, True, False, False)):
+        body = api_client.post_json("/api/swipes", {"photo": photo.pk, "liked": liked}).json()
+    assert [c["id"] for c in body["top_cities"]] == [denver.pk]  # not "2. Miami" after two nopes
+    results = api_client.get("/api/results").json()
+    assert [c["id"] for c in results["cities"]] == [denver.pk, miami.pk]  # the results still rank both
+
+
 def test_it_is_idempotent_for_a_repeated_swipe(api_client, collection):
     photo = collection[2][0]
     api_client.post_json("/api/swipes", {"photo": photo.pk, "liked": True})
