@@ -1,17 +1,7 @@
 """A person's taste in places, from their swipes: pure NumPy, no Django.
 
-Measured in bench/taste_lab.py (bench/results/taste_lab.txt: 150 simulated people per cell, 40
-swipes; collections a (crisp families and vibes) and b (uneven vibes, 48-59 % top-1 CNN); "vibe"
-people have 2-4 favourites in one vibe and a base rate of 0.05-0.3):
-- a favourite in the top 10 after 20 / 40 swipes, K=256: a 0.39 / 0.57, b 0.42 / 0.57 (queue+sum
-  0.31 / 0.41 and 0.29 / 0.33; llr+smart 0.27 / 0.46 and 0.23 / 0.29; an ideal-ish observer that
-  knows the vibes 0.46 / 0.65 and 0.37 / 0.65). K=50: a 0.91 / 0.96, b 0.87 / 0.94.
-- vibe precision of the top 10 after 20: K=256 a 0.39, b 0.50; K=50 a 0.86, b 0.69.
-- calibration, mean |stated - observed| (top 10 cities, vibe people, after 10/20/40 swipes):
-  expected like share 0.03-0.06; P(kind) 0.05-0.08; P(the leader is a favourite) 0.06-0.22
-  (under-confident: one centre per hypothesis, people with several favourites split it).
-- next_photos(n=5), 10,000 photos x 256 cities, 30 swipes: median 9 ms, p99 26 ms on a loaded
-  2-core machine; model 4 MB. 100,000 x 1,000: 42 MB, built in 8 s, pick 13 ms.
+How well it finds simulated people's cities, how calibrated its stated numbers are, and how long a
+pick takes: bench/discovery.py, latest numbers in bench/results/discovery.txt.
 
 The model
 ---------
@@ -43,7 +33,7 @@ how much they like the rest of their kind (0.3 "somewhat", 0.75 "nearly as much 
 The posterior over (base rate, hypothesis) is computed exactly from the whole swipe log whenever
 it is read (nothing is stored per person, so it never drifts). The log-likelihood can be tempered
 (x temper < 1); with these hypotheses the untempered posterior was the better calibrated one
-(bench/taste_lab.py), so temper defaults to 1.
+(bench/discovery.py --ablations), so temper defaults to 1.
 
 Read-outs per city: the expected share of its photos the person likes (and its sd); P(it is the
 same kind of place as their favourite): the posterior over the favourite summed over the cities
