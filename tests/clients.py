@@ -42,3 +42,14 @@ def browser(*, user=None, **client_kwargs) -> Client:
     client.post_json = post_json
     client.post_form = post_form
     return client
+
+
+class Clock:
+    """A clock for code that reads the time through an injected function: it stands still until a
+    test moves it (clock.now += seconds)."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

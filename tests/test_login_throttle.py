@@ -5,19 +5,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from cityvibes_site import login_throttle
+from tests.clients import Clock
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "a long passphrase of 2024"
 WINDOW = 900  # CITYVIBES_LOGIN_WINDOW_SECONDS
-
-
-class Clock:
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)

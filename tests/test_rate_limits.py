@@ -12,23 +12,13 @@ from django.test import Client
 
 from cityvibes_site import throttling
 from swipes.models import Swipe, UserSwipeData
-from tests.clients import browser
+from tests.clients import Clock, browser
 from tests.factories import make_city, make_photo
 
 pytestmark = pytest.mark.django_db
 
 DAY = 86400
 SETTINGS = Path(__file__).resolve().parent.parent / "cityvibes_site" / "settings.py"
-
-
-class Clock:
-    """The throttles' clock, standing still until a test moves it."""
-
-    def __init__(self, now: float):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)
