@@ -277,12 +277,7 @@ class LlrSmart:
     def pick(self, history):
         z = np.exp(self.scores - self.scores.max())
         b = (0.9 * z / z.sum() + 0.1 / len(z)).astype(np.float32)
-        gain = _entropy(self.q @ b) - self.hq @ b
-        jitter = np.random.default_rng(self.seed * 1000 + len(history)).random(len(gain))
-        gain = np.where(self.shown, -np.inf, gain * (1 + 0.02 * jitter))
-        row = int(np.argmax(gain))
-        self.shown[row] = True
-        return row
+        return _best_unshown(_entropy(self.q @ b) - self.hq @ b, self.shown, self.seed * 1000 + len(history))
 
     def record(self, row, liked):
         self.scores += self.like_llr[row] if liked else self.nope_llr[row]
@@ -374,12 +369,7 @@ class Oracle:
         w = self._w().astype(np.float32)
         p = sum(self.like[b] @ w[b] for b in range(len(w)))
         cond = sum(self.like_entropy[b] @ w[b] for b in range(len(w)))
-        gain = _entropy(p) - cond
-        jitter = np.random.default_rng(self.seed * 1000 + len(history)).random(len(gain))
-        gain = np.where(self.shown, -np.inf, gain * (1 + 0.02 * jitter))
-        row = int(np.argmax(gain))
-        self.shown[row] = True
-        return row
+        return _best_unshown(_entropy(p) - cond, self.shown, self.seed * 1000 + len(history))
 
     def record(self, row, liked):
         p = self.like[:, row, :]
@@ -389,6 +379,14 @@ class Oracle:
         wf = self._w().sum(axis=0)
         expected = self.city_aff @ wf
         return np.argsort(-expected, kind="stable"), {}
+
+
+def _best_unshown(gain, shown, seed) -> int:
+    """The photo not shown yet with the most gain (2 % seeded jitter breaks ties), marked shown."""
+    jitter = np.random.default_rng(seed).random(len(gain))
+    row = int(np.argmax(np.where(shown, -np.inf, gain * (1 + 0.02 * jitter))))
+    shown[row] = True
+    return row
 
 
 def _entropy(p):
