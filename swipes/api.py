@@ -124,7 +124,10 @@ class ResetOutSerializer(serializers.Serializer):
 class NextQuerySerializer(serializers.Serializer):
     n = serializers.IntegerField(min_value=1, max_value=MAX_NEXT, default=5, help_text="How many photos")
     showing = serializers.IntegerField(
-        min_value=1, required=False, help_text="The photo the page already shows next: the next photos follow it."
+        min_value=1,
+        max_value=MAX_PHOTO_ID,
+        required=False,
+        help_text="The photo the page already shows next: the next photos follow it.",
     )
 
 

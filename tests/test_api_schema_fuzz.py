@@ -99,3 +99,17 @@ def test_it_refuses_a_save_flag_that_is_not_true_or_false(api_client):
         assert set(response.json()["detail"]) == {"save"}
     for well_typed in ("true", "false", "True", "FALSE"):
         assert identify(well_typed).status_code == 503  # accepted; then: no model trained here
+
+
+def test_the_schema_states_the_bounds_the_api_enforces_on_query_numbers(client):
+    """A client that stays within the documented bounds is never refused for the size of a number:
+    `showing` beyond the largest photo id is a 400 ("showing must be ... between 1 and ..."), so the
+    schema says so (schemathesis once sent showing=33044311456537953771192320 as schema-valid)."""
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["schema"].get("type") == "integer":
+                    assert "maximum" in parameter["schema"], f"{method.upper()} {path} ?{parameter['name']}"
+    too_big = client.get("/api/photos/next?showing=33044311456537953771192320")
+    assert too_big.status_code == 400 and "showing must be an integer" in too_big.json()["error"]
