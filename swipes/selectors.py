@@ -255,10 +255,10 @@ def _attach_movers(reading: Taste, ranked: list[RankedCity], n: int) -> None:
     model, collection = reading.collection.model, reading.collection
     photo_ids = [int(collection.photo_ids[row]) for row, _ in reading.history]
     rows = np.array([row for row, _ in reading.history], dtype=np.intp)
+    columns = [collection.column_of[item.city.pk] for item in ranked]
+    influences = taste.influence(model, reading.history, columns, reading.post)
     picked: list[tuple[RankedCity, list[int], list[int]]] = []
-    for item in ranked:
-        column = collection.column_of[item.city.pk]
-        moved = taste.influence(model, reading.history, column, reading.post)
+    for item, column, moved in zip(ranked, columns, influences):
         alike = model.look_alike[column, model.photo_city[rows]]
         order = [i for i in np.argsort(-np.abs(moved), kind="stable") if alike[i]]
         up = [photo_ids[i] for i in order if reading.history[i][1]][:n]

@@ -477,24 +477,28 @@ def _evidence(model: TasteModel, history: History) -> np.ndarray:
     return np.exp(-d2 / (2 * model.bump_width**2)).sum(axis=0)
 
 
-def influence(model: TasteModel, history: History, city: int, post: np.ndarray | None = None) -> np.ndarray:
-    """(s,) how much each swipe moved the city's expected liking: the derivative of its expected_like
-    with respect to counting that swipe once more, i.e. the posterior covariance of the city's liking
-    with the swipe's tempered log-likelihood. Positive: it raised the city. Sort by |influence|."""
+def influence(model: TasteModel, history: History, cities: Sequence[int], post: np.ndarray | None = None) -> np.ndarray:
+    """(len(cities), s): how much each swipe moved each city's expected liking: the derivative of its
+    expected_like with respect to counting that swipe once more, i.e. the posterior covariance of the
+    city's liking with the swipe's tempered log-likelihood. Positive: it raised the city. Sort by
+    |influence|. The swipes' log-likelihoods are computed once for all the cities (the results page
+    asks for 10: 146 -> 24 ms at 300 swipes, 627 -> 106 ms at 1,000, 256 cities, best of 3)."""
+    cities = np.asarray(cities, dtype=np.intp)
     if not len(history):
-        return np.zeros(0)
+        return np.zeros((len(cities), 0))
     w = posterior(model, history) if post is None else post
-    kind = model.kind[:, city].astype(np.float32)
+    kind = model.kind[:, cities].T.astype(np.float32)  # (C, H)
     like = np.stack(
         [
-            _like_probability(model, b, affinity(model, model.city_near[city], kind, p))
+            _like_probability(model, b, affinity(model, model.city_near[cities], kind, p))
             for b, p in zip(model.base_rates, model.plateaus)
-        ]
-    ).astype(np.float64)  # (G, H)
-    centred = w * (like - float((w * like).sum()))
-    out = np.zeros(len(history))
+        ],
+        axis=1,
+    ).astype(np.float64)  # (C, G, H)
+    centred = w * (like - (w * like).sum(axis=(1, 2), keepdims=True))
+    out = np.zeros((len(cities), len(history)))
     for grid, log_lik in _swipe_log_likelihoods(model, history):
-        out += model.temper * np.einsum("gsh,gh->s", log_lik.astype(np.float64), centred[grid])
+        out += model.temper * np.einsum("gsh,cgh->cs", log_lik.astype(np.float64), centred[:, grid])
     return out
 
 

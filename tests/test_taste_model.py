@@ -125,9 +125,11 @@ def test_influence_points_at_the_swipes_of_the_city_and_its_look_alikes(model, c
     liked = [(int(r), True) for r in np.flatnonzero(labels == 10)[:3]]
     noped = [(int(r), False) for r in np.flatnonzero(labels == 20)[:3]]
     history = liked + noped
-    scores = taste.influence(model, history, 10)
+    scores = taste.influence(model, history, [10])[0]
     assert (scores[:3] > 0).all() and np.abs(scores[:3]).min() > np.abs(scores[3:]).max()
-    assert (taste.influence(model, history, 20)[3:] < 0).all()
+    assert (taste.influence(model, history, [20])[0][3:] < 0).all()
+    together = taste.influence(model, history, [10, 20, 5])
+    assert np.allclose(together, [taste.influence(model, history, [c])[0] for c in (10, 20, 5)])
 
 
 def test_photos_without_a_label_and_cities_without_photos(collection):
