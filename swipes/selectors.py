@@ -230,10 +230,7 @@ def rank_cities_for(
 
 
 def _ranked_city(reading: Taste, column: int, city: City, swiper: UserSwipeData | None) -> RankedCity:
-    ranking, model = reading.ranking, reading.collection.model
-    rows = np.array([row for row, _ in reading.history], dtype=np.intp)
-    liked = np.array([was_liked for _, was_liked in reading.history], dtype=bool)
-    alike = model.look_alike[column, model.photo_city[rows]]
+    ranking = reading.ranking
     match = float(ranking.expected_like[column])
     score = match
     if current_rule() == "sum" and swiper is not None:
@@ -244,8 +241,8 @@ def _ranked_city(reading: Taste, column: int, city: City, swiper: UserSwipeData 
         match,
         float(ranking.like_sd[column]),
         float(ranking.p_kind[column]),
-        int((alike & liked).sum()),
-        int(alike.sum()),
+        int(ranking.liked[column]),
+        int(ranking.swiped[column]),
     )
 
 

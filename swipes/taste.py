@@ -128,6 +128,8 @@ class CityRanking:
     p_favourite: np.ndarray  # (K,) probability the city is the centre of their taste
     evidence: np.ndarray  # (K,) swiped photos of the city or its close look-alikes (kernel-weighted count)
     shown: np.ndarray  # (K,) bool: a photo of the city or of a close look-alike was swiped; else "not shown yet"
+    liked: np.ndarray  # (K,) int: swiped photos of the city or its close look-alikes that were liked ...
+    swiped: np.ndarray  # (K,) int: ... of how many swiped ("you liked 7 of 8 photos like these")
 
 
 @dataclass(frozen=True)
@@ -446,26 +448,25 @@ def rank_cities(model: TasteModel, history: History, post: np.ndarray | None = N
         second += aff @ (2 * w[g] * c0[g] * c1[g]).sum(axis=0) + (aff * aff) @ (w[g] * c1[g] ** 2).sum(axis=0)
     wh = w.sum(axis=0)
     p_favourite = np.bincount(model.hyp_city[:-1], weights=wh[:-1], minlength=model.cities)
-    evidence = _evidence(model, history)
+    liked, swiped = _own_swipes(model, history)
     return CityRanking(
         order=np.argsort(-mean, kind="stable"),
         expected_like=mean,
         like_sd=np.sqrt(np.maximum(second - mean * mean, 0)),
         p_kind=p_favourite @ model.home_kind,
         p_favourite=p_favourite,
-        evidence=evidence,
-        shown=_seen(model, history),
+        evidence=_evidence(model, history),
+        shown=swiped > 0,
+        liked=liked,
+        swiped=swiped,
     )
 
 
-def _seen(model: TasteModel, history: History) -> np.ndarray:
-    """(K,) bool: the person swiped a photo of the city or of one of its close look-alikes."""
-    rows, _ = _split(history)
-    return (
-        model.look_alike[:, np.unique(model.photo_city[rows])].any(axis=1)
-        if len(rows)
-        else np.zeros(model.cities, dtype=bool)
-    )
+def _own_swipes(model: TasteModel, history: History) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) per city: the liked and the swiped photos of the city or of one of its close look-alikes."""
+    rows, liked = _split(history)
+    alike = model.look_alike[:, model.photo_city[rows]]  # (K, s)
+    return alike[:, liked].sum(axis=1), alike.sum(axis=1)
 
 
 def _evidence(model: TasteModel, history: History) -> np.ndarray:
