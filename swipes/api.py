@@ -10,13 +10,16 @@ from rest_framework.views import APIView
 from cityvibes_site.api_errors import ErrorSerializer, error_body
 from cityvibes_site.api_fields import StrictBooleanField, StrictIntegerField, is_ascii_digits, query_int
 from cityvibes_site.throttling import SwipeReadThrottle, SwipeWriteThrottle
+from photos import places
 from photos.serializers import CitySerializer, PhotoOutSerializer, city_fields, photo_payload
 from swipes import services
 from swipes.selectors import (
     Confidence,
+    Filters,
     RankedCity,
     confidence_from,
     current_rule,
+    filters_of,
     leading_cities,
     next_photos_for,
     rank_cities_for,
@@ -114,6 +117,45 @@ class ResultsOutSerializer(serializers.Serializer):
         help_text="Cities whose photos you have not seen yet: nothing is said of them."
     )
     photos_left = serializers.BooleanField(help_text="False once every photo has been swiped.")
+
+
+class FilterOptionSerializer(serializers.Serializer):
+    value = serializers.CharField(help_text='What to send to choose it, e.g. "us-west" or "big"')
+    label = serializers.CharField(help_text='For people, e.g. "West"')
+    cities = serializers.IntegerField(help_text="How many cities it keeps, together with the other filter")
+
+
+class FiltersOutSerializer(serializers.Serializer):
+    region = serializers.CharField(help_text='The region chosen, "" for anywhere')
+    size = serializers.CharField(help_text='The size chosen, "" for any size')
+    cities = serializers.IntegerField(help_text="How many of the collection's cities the filters keep")
+    described = serializers.CharField(help_text='The filters in words, "big cities in the West"; "" for none')
+    regions = FilterOptionSerializer(many=True)
+    sizes = FilterOptionSerializer(many=True)
+
+
+class FiltersInSerializer(serializers.Serializer):
+    region = serializers.ChoiceField(
+        [("", "Anywhere"), *places.REGION_LABELS.items()], required=False, help_text='"" for anywhere'
+    )
+    size = serializers.ChoiceField(
+        [("", "Any size"), *places.SIZE_LABELS.items()], required=False, help_text='"" for any size'
+    )
+
+
+def filters_payload(filters: Filters) -> dict:
+    options = [
+        [{"value": o.value, "label": o.label, "cities": o.cities} for o in opts]
+        for opts in (filters.regions, filters.sizes)
+    ]
+    return {
+        "region": filters.region,
+        "size": filters.size,
+        "cities": filters.cities,
+        "described": filters.described,
+        "regions": options[0],
+        "sizes": options[1],
+    }
 
 
 class ResetOutSerializer(serializers.Serializer):
@@ -280,3 +322,27 @@ class ResetView(SwipeAPIView):
         swiper = current_swiper(request)
         retracted = services.reset_swipes(swiper=swiper) if swiper else 0
         return Response({"retracted": retracted, "swipe_count": 0})
+
+
+class FiltersView(SwipeAPIView):
+    @extend_schema(
+        summary="The quick filters: where and how big the cities to swipe and rank are",
+        responses={200: FiltersOutSerializer, 429: ErrorSerializer},
+    )
+    def get(self, request):
+        return Response(filters_payload(filters_of(current_swiper(request))))
+
+    @extend_schema(
+        summary="Keep the deck and the ranking to a region and a city size",
+        description='A field left out keeps its value; "" clears it. The swipes already made all still count. '
+        "409 when the two together keep none of the collection's cities (the choices say how many each keeps).",
+        request=FiltersInSerializer,
+        responses={200: FiltersOutSerializer, 400: ErrorSerializer, 409: ErrorSerializer, 429: ErrorSerializer},
+    )
+    def put(self, request):
+        incoming = FiltersInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        swiper = current_swiper(request, create=True)
+        chosen = {"region": swiper.only_region, "size": swiper.only_size, **incoming.validated_data}
+        services.set_filters(swiper=swiper, region=chosen["region"], size=chosen["size"])
+        return Response(filters_payload(filters_of(swiper)))

@@ -9,4 +9,5 @@ urlpatterns = [
     path("swipes/undo", api.UndoView.as_view(), name="swipes-undo"),
     path("results", api.ResultsView.as_view(), name="results"),
     path("reset", api.ResetView.as_view(), name="reset"),
+    path("filters", api.FiltersView.as_view(), name="filters"),
 ]

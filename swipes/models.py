@@ -19,6 +19,9 @@ class UserSwipeData(models.Model):
     score_cities = models.BinaryField(default=b"", blank=True)
     score_values = models.BinaryField(default=b"", blank=True)
     swipe_count = models.PositiveIntegerField(default=0)
+    # Quick filters (photos/places.py): the deck and the ranking keep to these cities; "" means any.
+    only_region = models.CharField(max_length=20, blank=True, default="", help_text="e.g. us-west, europe")
+    only_size = models.CharField(max_length=10, blank=True, default="", help_text="big, mid or small")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core import checks
 from django.db.models import Exists, OuterRef, QuerySet
 
+from photos import places
 from photos.models import City, Photo
 from photos.serializers import CARD_FIELDS
 from swipes import taste, words
@@ -98,6 +99,9 @@ class Taste:
     post: np.ndarray | None = None
     ranking: taste.CityRanking | None = None
     state: taste.TasteState | None = None
+    # The quick filters' cities ((K,) bool), None when no filter is on: the deck and the ranking keep to them.
+    cities: np.ndarray | None = None
+    narrowed_to: str = ""  # the filters in words, "big cities in the West"
 
     @property
     def likes(self) -> int:
@@ -109,12 +113,67 @@ def taste_of(swiper: UserSwipeData | None) -> Taste:
     collection = current_collection()
     swipes = list(live_swipes(swiper).order_by("id").values_list("photo_id", "liked")) if swiper else []
     reading = Taste(collection, swipes, collection.history(swipes))
+    if swiper is not None and (swiper.only_region or swiper.only_size):
+        reading.cities, reading.narrowed_to = _narrowed(collection, region=swiper.only_region, size=swiper.only_size)
     model = collection.model
     if model is not None:
         reading.post = taste.posterior(model, reading.history)
+        if reading.cities is not None:
+            reading.post = taste.within(model, reading.post, reading.cities)
         reading.ranking = taste.rank_cities(model, reading.history, reading.post)
         reading.state = taste.taste_state(model, reading.history, reading.post, reading.ranking)
     return reading
+
+
+def _collection_places(collection: Collection) -> tuple[dict[int, places.Place], set[str]]:
+    """Each of the collection's cities' region and size (photos/places.py), and their countries."""
+    cities = City.objects.filter(pk__in=[int(c) for c in collection.city_ids]).only(
+        "id", "name", "country", "region", "population", "aliases"
+    )
+    found, countries = {}, set()
+    for city in cities:
+        found[city.pk] = places.place_of(city)
+        countries.add(city.country)
+    return found, countries
+
+
+def _narrowed(collection: Collection, *, region: str, size: str) -> tuple[np.ndarray, str]:
+    found, countries = _collection_places(collection)
+    kept = [pk in found and places.keeps(found[pk], region=region, size=size) for pk in map(int, collection.city_ids)]
+    return np.array(kept, dtype=bool), places.describe(region=region, size=size, only_us=countries == {"US"})
+
+
+@dataclass
+class Filters:
+    """The quick filters a swiper has on, the choices among the collection's cities, and how many cities
+    the filters keep."""
+
+    region: str
+    size: str
+    regions: list[places.Option]
+    sizes: list[places.Option]
+    cities: int
+    described: str
+    total: int  # the collection's cities
+
+    @property
+    def offered(self) -> bool:
+        """Worth showing: there is a choice to make, or one is on."""
+        return len(self.regions) > 1 or len(self.sizes) > 1 or bool(self.region or self.size)
+
+
+def filters_of(swiper: UserSwipeData | None) -> Filters:
+    """The swiper's quick filters and the choices beside them (None: a visitor who has not swiped)."""
+    return filter_choices(*((swiper.only_region, swiper.only_size) if swiper is not None else ("", "")))
+
+
+def filter_choices(region: str, size: str) -> Filters:
+    """What these quick filters would keep of the collection's cities, and the choices beside them."""
+    found, countries = _collection_places(current_collection())
+    regions, sizes = places.options(found, countries, region=region, size=size)
+    kept = sum(places.keeps(place, region=region, size=size) for place in found.values())
+    described = places.describe(region=region, size=size, only_us=countries == {"US"})
+    return Filters(region, size, regions, sizes, kept, described, len(found))
 
 
 # ---------------------------------------------------------------- the next photos
@@ -134,22 +193,25 @@ def next_photos_for(
     the photos after it follow and never repeat. after_swipe: the swiper's last action was a new swipe, so
     there is no undone photo to look for. Only the columns a card shows are read."""
     undone = _photo_just_undone(swiper) if swiper is not None and not after_swipe else None
+    reading = reading or taste_of(swiper)
     if current_photo_order() == "smart":
-        reading = reading or taste_of(swiper)
         chosen = _most_telling_photos(swiper, n=n, reading=reading, first=undone, showing=showing)
     else:
-        chosen = [p.pk for p in _queued_photos(swiper, n=n)]
+        chosen = [p.pk for p in _queued_photos(swiper, n=n, reading=reading)]
         chosen = ([undone] if undone else []) + [pk for pk in chosen if pk != undone][: n - bool(undone)]
     cards = Photo.objects.servable().select_related("city").only(*CARD_FIELDS).in_bulk(chosen)
     return [cards[pk] for pk in chosen if pk in cards]
 
 
-def _queued_photos(swiper: UserSwipeData | None, *, n: int) -> list[Photo]:
-    """The next n servable photos in queue order after the swiper's position, skipping swiped ones.
+def _queued_photos(swiper: UserSwipeData | None, *, n: int, reading: Taste) -> list[Photo]:
+    """The next n servable photos in queue order after the swiper's position, skipping swiped ones,
+    of the quick filters' cities if any.
 
     Wraps around to the start of the queue, so photos added later are still shown.
     """
     queryset = Photo.objects.servable().only("id", "queue_position").order_by("queue_position")
+    if reading.cities is not None:
+        queryset = queryset.filter(city__in=[int(c) for c in reading.collection.city_ids[reading.cities]])
     if swiper is None:
         return list(queryset[:n])
     unswiped = queryset.exclude(Exists(live_swipes(swiper).filter(photo=OuterRef("pk"))))
@@ -174,7 +236,9 @@ def _most_telling_photos(
     ahead = [collection.row_of[pk] for pk in (showing, first) if pk in collection.row_of]
     history = reading.history + [(row, False) for row in ahead if row not in swiped]
     seed = swiper.pk * 100_003 + swiper.swipe_count if swiper else secrets.randbelow(2**31)
-    rows = taste.next_photos(model, history, n - (first is not None), seed=seed, post=reading.post)
+    rows = taste.next_photos(
+        model, history, n - (first is not None), seed=seed, post=reading.post, cities=reading.cities
+    )
     return ([first] if first is not None else []) + [int(collection.photo_ids[row]) for row in rows]
 
 
@@ -212,7 +276,8 @@ def rank_cities_for(
     if reading.ranking is None or not reading.history:
         return []
     ranking, collection = reading.ranking, reading.collection
-    shown = ranking.order[ranking.shown[ranking.order]]
+    keep = ranking.shown if reading.cities is None else ranking.shown & reading.cities
+    shown = ranking.order[keep[ranking.order]]
     if current_rule() == "sum" and swiper is not None:
         stored = swiper.scores.values_for(collection.city_ids)
         shown = shown[np.argsort(-stored[shown], kind="stable")]
@@ -292,7 +357,8 @@ class Summary:
     words_passed: list[str]
     not_shown: int  # cities whose photos (or look-alikes') the person has not seen yet
     cities: int
-    deck_left: bool  # photos left to swipe
+    deck_left: bool  # photos left to swipe (of the quick filters' cities, if any)
+    narrowed_to: str = ""  # the quick filters in words, "big cities in the West"; "" for none
 
     @property
     def taste_sentence(self) -> str:
@@ -309,17 +375,27 @@ def summary_of(swiper: UserSwipeData | None, reading: Taste | None = None) -> Su
         state = "empty"
     scenes = dict(Photo.objects.filter(pk__in=[pk for pk, _ in reading.swipes]).values_list("pk", "scene"))
     liked, passed = words.taste_words((scenes.get(pk) or [], was_liked) for pk, was_liked in reading.swipes)
-    shown = int(reading.ranking.shown.sum()) if reading.ranking is not None else 0
+    kept = np.ones(len(collection.city_ids), dtype=bool) if reading.cities is None else reading.cities
+    shown = int((reading.ranking.shown & kept).sum()) if reading.ranking is not None else 0
     return Summary(
         state=state,
         swipes=len(reading.swipes),
         likes=reading.likes,
         words_liked=liked,
         words_passed=passed,
-        not_shown=len(collection.city_ids) - shown,
-        cities=len(collection.city_ids),
-        deck_left=len(reading.swipes) < Photo.objects.servable().count(),
+        not_shown=int(kept.sum()) - shown,
+        cities=int(kept.sum()),
+        deck_left=_deck_left(swiper, reading),
+        narrowed_to=reading.narrowed_to,
     )
+
+
+def _deck_left(swiper: UserSwipeData | None, reading: Taste) -> bool:
+    if reading.cities is None or swiper is None:
+        return len(reading.swipes) < Photo.objects.servable().count()
+    kept = [int(c) for c in reading.collection.city_ids[reading.cities]]
+    unswiped = Photo.objects.servable().exclude(Exists(live_swipes(swiper).filter(photo=OuterRef("pk"))))
+    return unswiped.filter(city__in=kept).exists()
 
 
 @dataclass

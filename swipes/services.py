@@ -18,8 +18,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from photos import places
 from swipes.models import Contribution, Swipe, UserSwipeData
-from swipes.selectors import contribution_for, live_swipes, swipe_photo
+from swipes.selectors import contribution_for, filter_choices, live_swipes, swipe_photo
 from swipes.vectors import CityVector, replay
 
 SUM = "sum"  # the rule of every stored contribution: a like adds the photo's vector, a nope subtracts it
@@ -40,6 +41,16 @@ class AlreadySwiped(SwipeError):
 
 
 class NothingToUndo(SwipeError):
+    status = 409
+
+
+class FilterRefused(SwipeError):
+    """An unknown region or size."""
+
+
+class NoCityLeft(SwipeError):
+    """Filters that keep none of the collection's cities (as it is now)."""
+
     status = 409
 
 
@@ -203,3 +214,18 @@ def _recompute_one(pk: int, *, fix: bool, rescore: bool) -> Drift | None:
         locked.swipe_count = len(swipes)
         locked.save(update_fields=["score_cities", "score_values", "swipe_count", "updated"])
     return drift
+
+
+def set_filters(*, swiper: UserSwipeData, region: str, size: str) -> None:
+    """Keep the swiper's deck and ranking to the cities in `region` of `size` (photos/places.py keys;
+    "" means any). Refused (FilterRefused, 400), with nothing written, for an unknown region or size
+    and (NoCityLeft, 409) for a choice that keeps none of the collection's cities. The swipes themselves are untouched:
+    clearing the filters brings every city back, with everything swiped so far counted."""
+    for value, known, what in ((region, places.REGION_LABELS, "region"), (size, places.SIZE_LABELS, "size")):
+        if value and value not in known:
+            raise FilterRefused(f'unknown {what} "{value}": use one of {", ".join(known)}, or "" for any')
+    choices = filter_choices(region, size)
+    if choices.cities == 0:
+        raise NoCityLeft(f"none of the collection's cities are {choices.described}: choose another")
+    swiper.only_region, swiper.only_size = region, size
+    swiper.save(update_fields=["only_region", "only_size", "updated"])

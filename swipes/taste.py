@@ -429,6 +429,15 @@ def posterior(model: TasteModel, history: History) -> np.ndarray:
     return w / w.sum()
 
 
+def within(model: TasteModel, post: np.ndarray, cities: np.ndarray) -> np.ndarray:
+    """The posterior given that the person's favourite is one of `cities` ((K,) bool), as someone says
+    who narrows the list to "big cities in the West": hypotheses centred elsewhere drop out (their
+    look-alikes elsewhere still carry evidence); "no particular taste" stays."""
+    keep = np.append(cities[model.hyp_city[:-1]], True)
+    w = post * keep
+    return w / w.sum()
+
+
 # ---------------------------------------------------------------- read-outs
 
 
@@ -542,9 +551,16 @@ def taste_state(
 
 
 def next_photos(
-    model: TasteModel, history: History, n: int = 1, *, seed: int = 0, post: np.ndarray | None = None
+    model: TasteModel,
+    history: History,
+    n: int = 1,
+    *,
+    seed: int = 0,
+    post: np.ndarray | None = None,
+    cities: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Rows of the next `n` photos to show after `history` (its rows excluded), in order.
+    """Rows of the next `n` photos to show after `history` (its rows excluded), in order; only photos
+    of `cities` ((K,) bool) when given (fewer than n when they run out).
 
     The first `explore_cards` cards are spread out (each as far as possible from what was shown,
     among a seeded sample: a different start per person); later ones are the candidates whose
@@ -555,6 +571,8 @@ def next_photos(
     rows, _ = _split(history)
     available = np.ones(model.photos, dtype=bool)
     available[rows] = False
+    if cities is not None:
+        available &= cities[model.photo_city]
     rng = np.random.default_rng(seed)
     ranked = np.empty(0, dtype=np.intp)
     if len(history) + n > model.explore_cards:

@@ -13,6 +13,7 @@ from swipes import services
 from swipes.forms import SwipeForm
 from swipes.selectors import (
     confidence_from,
+    filters_of,
     leading_cities,
     next_photos_for,
     rank_cities_for,
@@ -37,6 +38,8 @@ def swipe_page(request):
             "swipe_count": swiper.swipe_count if swiper else 0,
             "top_cities": leading_cities(swiper, limit=3, reading=reading),
             "collection_empty": not Photo.objects.exists(),
+            "filters": filters_of(swiper),
+            "narrowed_to": reading.narrowed_to,
         },
     )
 
@@ -77,6 +80,20 @@ def undo_submit(request):
         services.undo_last_swipe(swiper=swiper)
     except services.SwipeError as error:
         messages.info(request, str(error).capitalize() + ".")
+    return redirect("swipes:swipe")
+
+
+@require_POST
+def narrow_submit(request):
+    """The quick filters' buttons: each posts its own choice and the other filter's current one."""
+    if over_rate_limit(request):
+        return redirect("swipes:swipe")
+    swiper = current_swiper(request, create=True)
+    region, size = request.POST.get("region", "")[:40], request.POST.get("size", "")[:40]
+    try:
+        services.set_filters(swiper=swiper, region=region, size=size)
+    except services.SwipeError as error:
+        messages.error(request, str(error)[0].upper() + str(error)[1:] + ".")
     return redirect("swipes:swipe")
 
 

