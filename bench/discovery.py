@@ -687,6 +687,29 @@ def targets_table(numbers: dict, k: int = 256) -> str:
             except (KeyError, ZeroDivisionError):
                 cells.append("-")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    kind = [numbers.get((n, k, "kind", "taste"), {}) for n in names]
+    kind_queue = [numbers.get((n, k, "kind", "queue+sum"), {}) for n in names]
+    if all(kind) and all(kind_queue):
+        lines.append(
+            "| (population kind: taste top 10 @20 / @40, x queue+sum @20) | "
+            + " | ".join(
+                f"{t['top10@20']:.2f} / {t['top10@40']:.2f}, x{t['top10@20'] / max(q['top10@20'], 1e-9):.2f}"
+                for t, q in zip(kind, kind_queue)
+            )
+            + " |"
+        )
+    for population in ("vibe", "kind"):
+        taps = [numbers.get((n, k, population, "taste, 2 taps"), {}) for n in names]
+        queue = [numbers.get((n, k, population, "queue+sum, 2 taps"), {}) for n in names]
+        if all(taps) and all(queue):
+            lines.append(
+                f"| (population {population}, after two taps: taste top 10 @20 / @40, x queue+sum, 2 taps @20) | "
+                + " | ".join(
+                    f"{t['top10@20']:.2f} / {t['top10@40']:.2f}, x{t['top10@20'] / max(q['top10@20'], 1e-9):.2f}"
+                    for t, q in zip(taps, queue)
+                )
+                + " |"
+            )
     oracle = [numbers.get((n, k, "vibe", "oracle, 10 spread cards"), {}) for n in names]
     if all(oracle):
         lines.append(
