@@ -687,29 +687,20 @@ def targets_table(numbers: dict, k: int = 256) -> str:
             except (KeyError, ZeroDivisionError):
                 cells.append("-")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    kind = [numbers.get((n, k, "kind", "taste"), {}) for n in names]
-    kind_queue = [numbers.get((n, k, "kind", "queue+sum"), {}) for n in names]
-    if all(kind) and all(kind_queue):
-        lines.append(
-            "| (population kind: taste top 10 @20 / @40, x queue+sum @20) | "
-            + " | ".join(
-                f"{t['top10@20']:.2f} / {t['top10@40']:.2f}, x{t['top10@20'] / max(q['top10@20'], 1e-9):.2f}"
-                for t, q in zip(kind, kind_queue)
+    comparisons = (
+        ("population kind: taste top 10 @20 / @40, x queue+sum @20", "kind", "taste", "queue+sum"),
+        *(
+            (
+                f"population {p}, after two taps: taste top 10 @20 / @40, x queue+sum, 2 taps @20",
+                p,
+                "taste, 2 taps",
+                "queue+sum, 2 taps",
             )
-            + " |"
-        )
-    for population in ("vibe", "kind"):
-        taps = [numbers.get((n, k, population, "taste, 2 taps"), {}) for n in names]
-        queue = [numbers.get((n, k, population, "queue+sum, 2 taps"), {}) for n in names]
-        if all(taps) and all(queue):
-            lines.append(
-                f"| (population {population}, after two taps: taste top 10 @20 / @40, x queue+sum, 2 taps @20) | "
-                + " | ".join(
-                    f"{t['top10@20']:.2f} / {t['top10@40']:.2f}, x{t['top10@20'] / max(q['top10@20'], 1e-9):.2f}"
-                    for t, q in zip(taps, queue)
-                )
-                + " |"
-            )
+            for p in ("vibe", "kind")
+        ),
+    )
+    for label, population, ours, theirs in comparisons:
+        lines += _comparison_line(numbers, names, k, label, population, ours, theirs)
     oracle = [numbers.get((n, k, "vibe", "oracle, 10 spread cards"), {}) for n in names]
     if all(oracle):
         lines.append(
@@ -718,6 +709,19 @@ def targets_table(numbers: dict, k: int = 256) -> str:
             + " |"
         )
     return "\n".join(lines)
+
+
+def _comparison_line(numbers, names, k, label, population, ours, theirs) -> list[str]:
+    """One informative row: a strategy's top 10 @20 / @40 and its ratio to another's @20 (none if missing)."""
+    mine = [numbers.get((n, k, population, ours), {}) for n in names]
+    other = [numbers.get((n, k, population, theirs), {}) for n in names]
+    if not (all(mine) and all(other)):
+        return []
+    cells = [
+        f"{t['top10@20']:.2f} / {t['top10@40']:.2f}, x{t['top10@20'] / max(q['top10@20'], 1e-9):.2f}"
+        for t, q in zip(mine, other)
+    ]
+    return [f"| ({label}) | " + " | ".join(cells) + " |"]
 
 
 def pick_timing(photos=10_000, cities=256, calls=100, history_len=30):
