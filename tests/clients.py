@@ -4,6 +4,8 @@ import json
 
 from django.test import Client
 
+from photos.models import Photo
+
 
 def second_tab(tab: Client) -> Client:
     """Another tab of the same browser: its own client, with the same cookies (session, csrftoken)."""
@@ -55,3 +57,21 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def city_of(photo_id: int) -> str:
+    return Photo.objects.select_related("city").get(pk=photo_id).city.name
+
+
+def swipe_along(client: Client, count: int, like) -> list[str]:
+    """A person swiping one card at a time, as the page does, liking the cards whose city `like(name)`
+    accepts: the city of every card shown (fewer than `count` when the deck runs out)."""
+    shown = []
+    for _ in range(count):
+        cards = client.get("/api/photos/next?n=1").json()["photos"]
+        if not cards:
+            break
+        shown.append(city_of(cards[0]["id"]))
+        answer = client.post_json("/api/swipes", {"photo": cards[0]["id"], "liked": like(shown[-1])})
+        assert answer.status_code == 201, answer.json()
+    return shown

@@ -11,7 +11,7 @@ from swipes import services
 from swipes.collection import current_collection, forget_collection
 from swipes.models import UserSwipeData
 from swipes.selectors import next_photos_for
-from tests.clients import browser
+from tests.clients import browser, swipe_along
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
 pytestmark = pytest.mark.django_db
@@ -34,22 +34,6 @@ def world():
         vector[i], vector[i ^ 1] = 0.7, 0.22  # the look-alike is the other city of the pair
         photos[city] = [set_prediction(make_photo(city), version, vector) for _ in range(5)]
     return cities, photos
-
-
-def city_of(photo_id: int) -> str:
-    return Photo.objects.select_related("city").get(pk=photo_id).city.name
-
-
-def swipe_along(client, count: int, like) -> list[str]:
-    """A person swiping one card at a time, as the page does: the city of every card shown."""
-    shown = []
-    for _ in range(count):
-        cards = client.get("/api/photos/next?n=1").json()["photos"]
-        if not cards:
-            break
-        shown.append(city_of(cards[0]["id"]))
-        client.post_json("/api/swipes", {"photo": cards[0]["id"], "liked": like(shown[-1])})
-    return shown
 
 
 def longest_run(cities: list[str]) -> int:

@@ -4,7 +4,7 @@ ranking keep to them (GET/PUT /api/filters, and the swipe page's buttons without
 import pytest
 
 from photos.models import City, Photo
-from tests.clients import browser
+from tests.clients import browser, city_of, swipe_along
 from tests.factories import make_city, make_model_version, make_photo, set_prediction
 
 pytestmark = pytest.mark.django_db
@@ -40,21 +40,6 @@ def world():
     return cities
 
 
-def city_of(photo_id: int) -> str:
-    return Photo.objects.select_related("city").get(pk=photo_id).city.name
-
-
-def swipe_cards(client, count: int, like=lambda city: True) -> list[str]:
-    shown = []
-    for _ in range(count):
-        cards = client.get("/api/photos/next?n=1").json()["photos"]
-        if not cards:
-            break
-        shown.append(city_of(cards[0]["id"]))
-        assert client.post_json("/api/swipes", {"photo": cards[0]["id"], "liked": like(shown[-1])}).status_code == 201
-    return shown
-
-
 def options(body: dict, key: str) -> dict[str, int]:
     return {option["value"]: option["cities"] for option in body[key]}
 
@@ -82,7 +67,7 @@ def test_two_taps_cut_the_cities_and_each_choice_counts_within_the_other(world):
 def test_the_deck_and_the_ranking_keep_to_the_chosen_cities(world):
     client = browser()
     client.put_json("/api/filters", {"region": "us-west", "size": "big"})
-    shown = swipe_cards(client, 9, like=lambda city: city == "Seattle")
+    shown = swipe_along(client, 9, like=lambda city: city == "Seattle")
     assert len(shown) == 9  # every photo of the three cities
     assert set(shown) == BIG_WEST
     assert client.get("/api/photos/next?n=5").json()["photos"] == []
@@ -99,10 +84,10 @@ def test_the_deck_and_the_ranking_keep_to_the_chosen_cities(world):
 def test_clearing_the_filters_brings_every_city_back_with_every_swipe_still_counted(world):
     client = browser()
     client.put_json("/api/filters", {"region": "us-west"})
-    swipe_cards(client, 4, like=lambda city: city == "Denver")
+    swipe_along(client, 4, like=lambda city: city == "Denver")
     cleared = client.put_json("/api/filters", {"region": "", "size": ""}).json()
     assert (cleared["region"], cleared["size"], cleared["cities"]) == ("", "", 9)
-    later = swipe_cards(client, 8, like=lambda city: False)
+    later = swipe_along(client, 8, like=lambda city: False)
     assert set(later) - WEST  # other regions come back
     results = client.get("/api/results").json()
     assert results["swipe_count"] == 12
@@ -145,7 +130,7 @@ def test_the_swipe_page_narrows_with_two_buttons_and_no_javascript(world):
 def test_results_say_which_cities_they_are_about_and_when_those_photos_are_all_seen(world):
     client = browser()
     client.put_json("/api/filters", {"region": "us-west", "size": "small"})
-    swipe_cards(client, 3)
+    swipe_along(client, 3, like=lambda city: True)
     page = client.get("/results/").content.decode()
     assert "Only smaller cities in the West: 1 city." in page
     assert "You have seen every photo of smaller cities in the West." in page
