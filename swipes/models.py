@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from photos import places
 from swipes.vectors import CityVector
 
 
@@ -20,8 +21,12 @@ class UserSwipeData(models.Model):
     score_values = models.BinaryField(default=b"", blank=True)
     swipe_count = models.PositiveIntegerField(default=0)
     # Quick filters (photos/places.py): the deck and the ranking keep to these cities; "" means any.
-    only_region = models.CharField(max_length=20, blank=True, default="", help_text="e.g. us-west, europe")
-    only_size = models.CharField(max_length=10, blank=True, default="", help_text="big, mid or small")
+    only_region = models.CharField(
+        max_length=20, blank=True, default="", choices=[("", "Anywhere"), *places.REGION_LABELS.items()]
+    )
+    only_size = models.CharField(
+        max_length=10, blank=True, default="", choices=[("", "Any size"), *places.SIZE_LABELS.items()]
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
