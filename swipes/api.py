@@ -116,7 +116,13 @@ class ResultsOutSerializer(serializers.Serializer):
     not_shown = serializers.IntegerField(
         help_text="Cities whose photos you have not seen yet: nothing is said of them."
     )
-    photos_left = serializers.BooleanField(help_text="False once every photo has been swiped.")
+    photos_left = serializers.BooleanField(
+        help_text="False once every photo has been swiped (every photo of the filters' cities, if any)."
+    )
+    narrowed_to = serializers.CharField(
+        help_text='The quick filters in words, "big cities in the West" (GET /api/filters); "" for none: '
+        "the cities and counts above are of those cities only."
+    )
 
 
 class FilterOptionSerializer(serializers.Serializer):
@@ -312,6 +318,7 @@ class ResultsView(SwipeAPIView):
                 "taste_words": {"likes": summary.words_liked, "passes": summary.words_passed},
                 "not_shown": summary.not_shown,
                 "photos_left": summary.deck_left,
+                "narrowed_to": summary.narrowed_to,
             }
         )
 

@@ -76,6 +76,7 @@ def test_the_deck_and_the_ranking_keep_to_the_chosen_cities(world):
     assert results["cities"][0]["name"] == "Seattle"
     assert results["not_shown"] == 0
     assert results["photos_left"] is False  # of these cities: no "keep swiping" into an empty deck
+    assert results["narrowed_to"] == "big cities in the West"
     # The filters narrow what is offered, not what may be swiped (a card already open in another tab).
     miami = Photo.objects.filter(city__name="Miami").first()
     assert client.post_json("/api/swipes", {"photo": miami.pk, "liked": False}).status_code == 201
@@ -113,11 +114,13 @@ def test_unknown_choices_and_choices_that_keep_no_city_are_refused_and_change_no
 def test_the_swipe_page_narrows_with_two_buttons_and_no_javascript(world):
     client = browser()
     page = client.get("/").content.decode()
-    assert "Narrow it down" in page and "All 9 cities." in page
+    assert "All 9 cities." in page
+    assert '<a href="#narrow" id="narrow-link">Narrow it down</a>' in page  # under the buttons, to the choices
     assert client.post_form("/narrow/", {"region": "us-west", "size": ""}).status_code == 302
     assert client.post_form("/narrow/", {"region": "us-west", "size": "big"}).status_code == 302
     page = client.get("/").content.decode()
     assert "Swiping and ranking big cities in the West: 3 of 9 cities." in page
+    assert '<a href="#narrow" id="narrow-link">Only big cities in the West</a>' in page
     card = client.get("/api/photos/next?n=1").json()["photos"][0]
     assert city_of(card["id"]) in BIG_WEST
     refused = client.post_form("/narrow/", {"region": "us-midwest", "size": "small"}, follow=True).content.decode()
