@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from ml.api import IdentifyInSerializer
 from ml.views import IdentifyForm
-from swipes.api import SwipeInSerializer
+from swipes.api import FiltersInSerializer, SwipeInSerializer
 from swipes.forms import SwipeForm
 from swipes.models import Swipe, UserSwipeData
 from tests.clients import browser
@@ -210,9 +210,11 @@ def test_it_has_no_api_input_that_names_a_swiper(client):
                 body_fields |= set(schema["components"]["schemas"][ref]["properties"])
     assert parameters == {"n", "limit", "showing"}
     # "next" (how many photos a swipe answers with) is a count, like "n" and "top_k"; "showing" names a photo.
-    assert body_fields == {"photo", "liked", "next", "showing", "image", "top_k", "save"}
+    # "region" and "size" (the quick filters) name a place and a city size.
+    assert body_fields == {"photo", "liked", "next", "showing", "image", "top_k", "save", "region", "size"}
     # The serializers and forms behind the API and the pages read nothing else.
     assert set(SwipeInSerializer().fields) == {"photo", "liked", "next", "showing"}
     assert set(IdentifyInSerializer().fields) == {"image", "top_k", "save"}
+    assert set(FiltersInSerializer().fields) == {"region", "size"}
     assert set(SwipeForm.base_fields) == {"photo", "liked"}
     assert set(IdentifyForm.base_fields) == {"image", "save"}
