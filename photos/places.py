@@ -9,7 +9,6 @@ A city the registry does not know has no region or size, and is left out only wh
 
 import functools
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -117,10 +116,6 @@ def place_of(city: "City") -> Place:
             state = state or found[0]
             population = found[1] if population is None else population
     return Place(region_of(city.country, state), size_of(population))
-
-
-def places(cities: Iterable["City"]) -> dict[int, Place]:
-    return {city.pk: place_of(city) for city in cities}
 
 
 def region_label(region: str, *, only_us: bool) -> str:

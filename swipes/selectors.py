@@ -99,22 +99,28 @@ class Taste:
     post: np.ndarray | None = None
     ranking: taste.CityRanking | None = None
     state: taste.TasteState | None = None
-    # The quick filters' cities ((K,) bool), None when no filter is on: the deck and the ranking keep to them.
-    cities: np.ndarray | None = None
-    narrowed_to: str = ""  # the filters in words, "big cities in the West"
+    filters: "Filters | None" = None  # the quick filters, when one is on: the deck and the ranking keep to them
 
     @property
     def likes(self) -> int:
         return sum(liked for _, liked in self.swipes)
+
+    @property
+    def cities(self) -> np.ndarray | None:
+        """(K,) bool: the cities the quick filters keep; None when no filter is on."""
+        return self.filters.kept if self.filters is not None else None
+
+    @property
+    def narrowed_to(self) -> str:
+        """The quick filters in words, "big cities in the West"; "" when none is on."""
+        return self.filters.described if self.filters is not None else ""
 
 
 def taste_of(swiper: UserSwipeData | None) -> Taste:
     """Read the swiper's taste from their log (None: someone who has not swiped)."""
     collection = current_collection()
     swipes = list(live_swipes(swiper).order_by("id").values_list("photo_id", "liked")) if swiper else []
-    reading = Taste(collection, swipes, collection.history(swipes))
-    if swiper is not None and (swiper.only_region or swiper.only_size):
-        reading.cities, reading.narrowed_to = _narrowed(collection, region=swiper.only_region, size=swiper.only_size)
+    reading = Taste(collection, swipes, collection.history(swipes), filters=_filters_on(swiper, collection))
     model = collection.model
     if model is not None:
         reading.post = taste.posterior(model, reading.history)
@@ -137,24 +143,23 @@ def _collection_places(collection: Collection) -> tuple[dict[int, places.Place],
     return found, countries
 
 
-def _narrowed(collection: Collection, *, region: str, size: str) -> tuple[np.ndarray, str]:
-    found, countries = _collection_places(collection)
-    kept = [pk in found and places.keeps(found[pk], region=region, size=size) for pk in map(int, collection.city_ids)]
-    return np.array(kept, dtype=bool), places.describe(region=region, size=size, only_us=countries == {"US"})
-
-
 @dataclass
 class Filters:
-    """The quick filters a swiper has on, the choices among the collection's cities, and how many cities
-    the filters keep."""
+    """The quick filters a swiper has on, the choices among the collection's cities, and the cities the
+    filters keep."""
 
     region: str
     size: str
     regions: list[places.Option]
     sizes: list[places.Option]
-    cities: int
     described: str
     total: int  # the collection's cities
+    kept: np.ndarray  # (K,) bool over the collection's city columns: the cities the filters keep
+    kept_ids: list[int]  # their ids
+
+    @property
+    def cities(self) -> int:
+        return len(self.kept_ids)
 
     @property
     def offered(self) -> bool:
@@ -167,13 +172,23 @@ def filters_of(swiper: UserSwipeData | None) -> Filters:
     return filter_choices(*((swiper.only_region, swiper.only_size) if swiper is not None else ("", "")))
 
 
-def filter_choices(region: str, size: str) -> Filters:
+def filter_choices(region: str, size: str, collection: Collection | None = None) -> Filters:
     """What these quick filters would keep of the collection's cities, and the choices beside them."""
-    found, countries = _collection_places(current_collection())
+    collection = collection or current_collection()
+    found, countries = _collection_places(collection)
     regions, sizes = places.options(found, countries, region=region, size=size)
-    kept = sum(places.keeps(place, region=region, size=size) for place in found.values())
+    ids = [int(pk) for pk in collection.city_ids]
+    kept = np.array([pk in found and places.keeps(found[pk], region=region, size=size) for pk in ids], dtype=bool)
     described = places.describe(region=region, size=size, only_us=countries == {"US"})
-    return Filters(region, size, regions, sizes, kept, described, len(found))
+    kept_ids = [pk for pk, keep in zip(ids, kept) if keep]
+    return Filters(region, size, regions, sizes, described, len(found), kept, kept_ids)
+
+
+def _filters_on(swiper: UserSwipeData | None, collection: Collection) -> Filters | None:
+    """The swiper's quick filters when one is on; None (without reading the cities) when none is."""
+    if swiper is None or not (swiper.only_region or swiper.only_size):
+        return None
+    return filter_choices(swiper.only_region, swiper.only_size, collection)
 
 
 # ---------------------------------------------------------------- the next photos
@@ -193,25 +208,26 @@ def next_photos_for(
     the photos after it follow and never repeat. after_swipe: the swiper's last action was a new swipe, so
     there is no undone photo to look for. Only the columns a card shows are read."""
     undone = _photo_just_undone(swiper) if swiper is not None and not after_swipe else None
-    reading = reading or taste_of(swiper)
     if current_photo_order() == "smart":
+        reading = reading or taste_of(swiper)
         chosen = _most_telling_photos(swiper, n=n, reading=reading, first=undone, showing=showing)
     else:
-        chosen = [p.pk for p in _queued_photos(swiper, n=n, reading=reading)]
+        filters = reading.filters if reading is not None else _filters_on(swiper, current_collection())
+        chosen = [p.pk for p in _queued_photos(swiper, n=n, filters=filters)]
         chosen = ([undone] if undone else []) + [pk for pk in chosen if pk != undone][: n - bool(undone)]
     cards = Photo.objects.servable().select_related("city").only(*CARD_FIELDS).in_bulk(chosen)
     return [cards[pk] for pk in chosen if pk in cards]
 
 
-def _queued_photos(swiper: UserSwipeData | None, *, n: int, reading: Taste) -> list[Photo]:
+def _queued_photos(swiper: UserSwipeData | None, *, n: int, filters: Filters | None) -> list[Photo]:
     """The next n servable photos in queue order after the swiper's position, skipping swiped ones,
     of the quick filters' cities if any.
 
     Wraps around to the start of the queue, so photos added later are still shown.
     """
     queryset = Photo.objects.servable().only("id", "queue_position").order_by("queue_position")
-    if reading.cities is not None:
-        queryset = queryset.filter(city__in=[int(c) for c in reading.collection.city_ids[reading.cities]])
+    if filters is not None:
+        queryset = queryset.filter(city__in=filters.kept_ids)
     if swiper is None:
         return list(queryset[:n])
     unswiped = queryset.exclude(Exists(live_swipes(swiper).filter(photo=OuterRef("pk"))))
@@ -391,11 +407,10 @@ def summary_of(swiper: UserSwipeData | None, reading: Taste | None = None) -> Su
 
 
 def _deck_left(swiper: UserSwipeData | None, reading: Taste) -> bool:
-    if reading.cities is None or swiper is None:
+    if reading.filters is None or swiper is None:
         return len(reading.swipes) < Photo.objects.servable().count()
-    kept = [int(c) for c in reading.collection.city_ids[reading.cities]]
     unswiped = Photo.objects.servable().exclude(Exists(live_swipes(swiper).filter(photo=OuterRef("pk"))))
-    return unswiped.filter(city__in=kept).exists()
+    return unswiped.filter(city__in=reading.filters.kept_ids).exists()
 
 
 @dataclass

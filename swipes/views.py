@@ -38,8 +38,7 @@ def swipe_page(request):
             "swipe_count": swiper.swipe_count if swiper else 0,
             "top_cities": leading_cities(swiper, limit=3, reading=reading),
             "collection_empty": not Photo.objects.exists(),
-            "filters": filters_of(swiper),
-            "narrowed_to": reading.narrowed_to,
+            "filters": reading.filters or filters_of(swiper),  # the reading has them when one is on
         },
     )
 

@@ -138,3 +138,11 @@ def test_results_say_which_cities_they_are_about_and_when_those_photos_are_all_s
     assert "Only smaller cities in the West: 1 city." in page
     assert "You have seen every photo of smaller cities in the West." in page
     assert 'id="keep-swiping"' not in page
+
+
+def test_the_queue_order_keeps_to_the_chosen_cities_too(world, settings):
+    settings.CITYVIBES_PHOTO_ORDER = "queue"
+    client = browser()
+    client.put_json("/api/filters", {"region": "us-west", "size": "big"})
+    shown = swipe_along(client, 12, like=lambda city: True)
+    assert len(shown) == 9 and set(shown) == BIG_WEST  # every photo of the three cities, then none
