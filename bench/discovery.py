@@ -351,6 +351,7 @@ class LlrSmart:
 
 class Taste:
     name = "taste"
+    cities = None  # (K,) bool: the quick filters' cities (Narrowed), None: every city
 
     def __init__(self, col: Collection, seed: int, label: str = "taste", **kwargs):
         self.name = label
@@ -362,50 +363,24 @@ class Taste:
         self.seed = person_seed
 
     def pick(self, history):
-        return int(taste.next_photos(self.model, history, 1, seed=self.seed * 1000 + len(history))[0])
+        seed = self.seed * 1000 + len(history)
+        rows = taste.next_photos(self.model, history, 1, seed=seed, cities=self.cities)
+        if not len(rows):  # every photo of the filters' cities swiped: the person clears the filters
+            rows = taste.next_photos(self.model, history, 1, seed=seed)
+        return int(rows[0])
 
     def record(self, row, liked):
         pass
 
     def report(self, history):
+        # As swipes/selectors.py taste_of and rank_cities_for: the posterior given the filters' cities, and
+        # only cities whose photos, or look-alikes', were seen (and that the filters keep).
         post = taste.posterior(self.model, history)
+        if self.cities is not None:
+            post = taste.within(self.model, post, self.cities)
         ranking = taste.rank_cities(self.model, history, post)
-        state = taste.taste_state(self.model, history, post)
-        # As the app shows it: only cities whose photos, or look-alikes', were seen (swipes/selectors.py).
-        order = ranking.order[ranking.shown[ranking.order]]
-        leader = order[0] if len(order) else ranking.order[0]
-        return order, {
-            "kind": ranking.p_kind,
-            "like": ranking.expected_like,
-            "leader_fav": float(ranking.p_favourite[leader]),
-            "state": state,
-            "ranking": ranking,
-        }
-
-
-class Narrowed(Taste):
-    """The taste model for a person who taps their first favourite's region and size first (the swipe
-    page's quick filters): swipes/selectors.py then passes those cities to next_photos and conditions the
-    posterior on them (taste.within), and ranks only them."""
-
-    def __init__(self, col: Collection, seed: int):
-        super().__init__(col, seed, label="taste, 2 taps")
-        self.col = col
-
-    def meet(self, person: "Person"):
-        self.cities = self.col.place == self.col.place[person.favourites[0]]
-
-    def pick(self, history):
-        seed = self.seed * 1000 + len(history)
-        rows = taste.next_photos(self.model, history, 1, seed=seed, cities=self.cities)
-        if not len(rows):  # every photo of those cities swiped: the person clears the filters
-            rows = taste.next_photos(self.model, history, 1, seed=seed)
-        return int(rows[0])
-
-    def report(self, history):
-        post = taste.within(self.model, taste.posterior(self.model, history), self.cities)
-        ranking = taste.rank_cities(self.model, history, post)
-        order = ranking.order[(ranking.shown & self.cities)[ranking.order]]
+        keep = ranking.shown if self.cities is None else ranking.shown & self.cities
+        order = ranking.order[keep[ranking.order]]
         leader = order[0] if len(order) else ranking.order[0]
         return order, {
             "kind": ranking.p_kind,
@@ -414,6 +389,18 @@ class Narrowed(Taste):
             "state": taste.taste_state(self.model, history, post),
             "ranking": ranking,
         }
+
+
+class Narrowed(Taste):
+    """The taste model for a person who taps their first favourite's region and size first (the swipe
+    page's quick filters): the deck and the ranking keep to those cities, as in the app."""
+
+    def __init__(self, col: Collection, seed: int):
+        super().__init__(col, seed, label="taste, 2 taps")
+        self.col = col
+
+    def meet(self, person: "Person"):
+        self.cities = self.col.place == self.col.place[person.favourites[0]]
 
 
 class Oracle:
