@@ -150,17 +150,16 @@ class FiltersInSerializer(serializers.Serializer):
 
 
 def filters_payload(filters: Filters) -> dict:
-    options = [
-        [{"value": o.value, "label": o.label, "cities": o.cities} for o in opts]
-        for opts in (filters.regions, filters.sizes)
-    ]
+    def choices(options: list[places.Option]) -> list[dict]:
+        return [{"value": o.value, "label": o.label, "cities": o.cities} for o in options]
+
     return {
         "region": filters.region,
         "size": filters.size,
         "cities": filters.cities,
         "described": filters.described,
-        "regions": options[0],
-        "sizes": options[1],
+        "regions": choices(filters.regions),
+        "sizes": choices(filters.sizes),
     }
 
 
@@ -351,5 +350,5 @@ class FiltersView(SwipeAPIView):
         incoming.is_valid(raise_exception=True)
         swiper = current_swiper(request, create=True)
         chosen = {"region": swiper.only_region, "size": swiper.only_size, **incoming.validated_data}
-        services.set_filters(swiper=swiper, region=chosen["region"], size=chosen["size"])
-        return Response(filters_payload(filters_of(swiper)))
+        filters = services.set_filters(swiper=swiper, region=chosen["region"], size=chosen["size"])
+        return Response(filters_payload(filters))

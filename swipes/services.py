@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from photos import places
 from swipes.models import Contribution, Swipe, UserSwipeData
-from swipes.selectors import contribution_for, filter_choices, live_swipes, swipe_photo
+from swipes.selectors import Filters, contribution_for, filter_choices, live_swipes, swipe_photo
 from swipes.vectors import CityVector, replay
 
 SUM = "sum"  # the rule of every stored contribution: a like adds the photo's vector, a nope subtracts it
@@ -216,11 +216,12 @@ def _recompute_one(pk: int, *, fix: bool, rescore: bool) -> Drift | None:
     return drift
 
 
-def set_filters(*, swiper: UserSwipeData, region: str, size: str) -> None:
+def set_filters(*, swiper: UserSwipeData, region: str, size: str) -> Filters:
     """Keep the swiper's deck and ranking to the cities in `region` of `size` (photos/places.py keys;
-    "" means any). Refused (FilterRefused, 400), with nothing written, for an unknown region or size
-    and (NoCityLeft, 409) for a choice that keeps none of the collection's cities. The swipes themselves are untouched:
-    clearing the filters brings every city back, with everything swiped so far counted."""
+    "" means any). Refused, with nothing written: FilterRefused (400) for an unknown region or size,
+    NoCityLeft (409) for a choice that keeps none of the collection's cities. The swipes themselves are
+    untouched: clearing the filters brings every city back, with everything swiped so far counted.
+    Returns the filters now on, with the choices beside them."""
     for value, known, what in ((region, places.REGION_LABELS, "region"), (size, places.SIZE_LABELS, "size")):
         if value and value not in known:
             raise FilterRefused(f'unknown {what} "{value}": use one of {", ".join(known)}, or "" for any')
@@ -229,3 +230,4 @@ def set_filters(*, swiper: UserSwipeData, region: str, size: str) -> None:
         raise NoCityLeft(f"none of the collection's cities are {choices.described}: choose another")
     swiper.only_region, swiper.only_size = region, size
     swiper.save(update_fields=["only_region", "only_size", "updated"])
+    return choices
