@@ -529,7 +529,7 @@ def simulate(col: Collection, population: str, strategy, *, users: int, seed: in
         cities = col.labels[[r for r, _ in history]]
         cell.first_cities.append(len(np.unique(cities[:10])))
         cell.first_vibes.append(len(np.unique(col.vibe[cities[:10]])))
-        cell.longest_run.append(_longest_run(cities))
+        cell.longest_run.append(longest_run(cities))
         cell.first_cards.append(history[0][0])
     return cell
 
@@ -555,7 +555,7 @@ def _measure(cell: Cell, col: Collection, person: Person, report, step: int):
             cell.states.append(stated["state"].label)
 
 
-def _longest_run(cities) -> int:
+def longest_run(cities) -> int:
     best = run = 1
     for a, b in zip(cities[:-1], cities[1:]):
         run = run + 1 if a == b else 1
@@ -620,11 +620,16 @@ def calibration_table(title: str, stated, observed) -> str:
     return "\n".join(lines)
 
 
+def make_collection(name: str, k: int, seed: int) -> Collection:
+    """Collection a or b with k cities, the same for the same seed (also in bench/discovery_http.py)."""
+    rng = np.random.default_rng([seed, k, ord(name)])
+    return with_places({"a": collection_a, "b": collection_b}[name](rng, k), rng)
+
+
 def run_collection(job) -> tuple[str, dict]:
     """One collection at one K: every population and strategy. Returns the text and the cells' key numbers."""
     name, k, args = job
-    rng = np.random.default_rng([args.seed, k, ord(name)])
-    col = with_places({"a": collection_a, "b": collection_b}[name](rng, k), rng)
+    col = make_collection(name, k, args.seed)
     out = [f"\n## collection {col.name}, top-1 accuracy {col.accuracy():.2f}, {len(np.unique(col.vibe))} vibes"]
     strategies = [] if args.no_baselines else [QueueSum(col, args.seed), LlrSmart(col, args.seed)]
     strategies += [Taste(col, args.seed, v, **variant_settings(v)) for v in args.variants]

@@ -146,7 +146,7 @@ def training_like_metrics(city_ids: list[int], labels) -> dict:
     }
 
 
-def _bench_photo(prefix: str, i: int, city_id: int, position: int, probabilities, version):
+def bench_photo(prefix: str, i: int, city_id: int, position: int, probabilities, version):
     from photos.models import Photo
 
     return Photo(
@@ -209,7 +209,7 @@ def seed_collection(*, cities: int, photos: int, seed: int = 7, prefix: str = "b
             probabilities = (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
             Photo.objects.bulk_create(
                 [
-                    _bench_photo(prefix, i, city_ids[labels[i]], int(positions[i]), probabilities[i - start], version)
+                    bench_photo(prefix, i, city_ids[labels[i]], int(positions[i]), probabilities[i - start], version)
                     for i in range(start, stop)
                 ]
             )

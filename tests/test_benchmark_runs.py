@@ -38,3 +38,13 @@ def test_swipe_load_prints_every_phase_the_guard_lines_and_that_nothing_was_lost
     acknowledged = re.search(r"swipes acknowledged \(201\): (\d+); live swipes in the log: (\d+)", out)
     assert int(acknowledged.group(1)) > 0 and acknowledged.group(1) == acknowledged.group(2)
     assert "(each logged exactly once)" in out
+
+
+def test_discovery_through_the_http_api_prints_the_apps_row_beside_the_in_process_one():
+    out = run_benchmark(
+        "bench.discovery_http",
+        "cityvibes_bench_test_http",
+        *("--users", "2", "--cities", "24", "--collections", "a", "--populations", "kind"),
+    )
+    assert re.search(r"^\| through the HTTP API \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \|", out, flags=re.M), out
+    assert re.search(r"^\| taste in process \(bench/discovery.py\) \| [\d.]+ \|", out, flags=re.M), out
