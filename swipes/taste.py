@@ -331,9 +331,9 @@ def _hypotheses(distance: np.ndarray, city_bump: np.ndarray) -> tuple[np.ndarray
     The home kind is what the page calls "your kind of place", so it is always a taste the model can
     hold. In a small, tight vibe most cities are within f's bump, and before it was kept only when it
     reached beyond them: on bench/discovery.py's uneven collection (b, 256 cities), a hypothesis
-    matched f's vibe for 45 % of the cities of small vibes. Keeping it (553 -> 634 hypotheses):
-    population kind, a favourite in the top 10 after 20 / 40 swipes 0.54 / 0.75 -> 0.60 / 0.81,
-    vibe 0.39 / 0.55 -> 0.37 / 0.56 (450 people each, three seeds); collection a is unchanged."""
+    matched f's vibe for 45 % of the cities of small vibes. Keeping it (553 -> 634 hypotheses), a
+    favourite in the top 10 after 20 / 40 swipes, 750 people each over five seeds: population kind
+    0.54 / 0.76 -> 0.59 / 0.81, vibe 0.37 / 0.52 -> 0.36 / 0.55; collection a is unchanged."""
     k = len(distance)
     kinds, natural = _kind_tree(distance)
     nodes = np.zeros((len(kinds), k), dtype=bool)
