@@ -18,7 +18,7 @@ longest same-city run, and the median time of one swipe (the POST and the next c
     python -m bench.discovery_http [--users 60] [--cities 256] [--save]
 
 Uses its own PostgreSQL database (cityvibes_bench_http, dropped at the end) and Redis database 12,
-with production-like settings (DEBUG off, rate limits on but out of reach). About 10 minutes.
+with production-like settings (DEBUG off, rate limits on but out of reach). About 11 minutes.
 """
 
 import argparse
