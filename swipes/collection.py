@@ -9,8 +9,8 @@ used in between. That is safe: photos are re-read as servable before they are sh
 hidden or deleted photo is never served; a new photo just joins a little later. An empty collection
 is rebuilt at once, so the first photos of a server started before its first import show at once.
 
-Memory per process: the taste model only (no photos x cities matrix is kept), about 4 MB at 10,000
-photos x 256 cities and 42 MB at 100,000 x 1,000 (docs/design.md, "Scale").
+Memory per process: the taste model only (no photos x cities matrix is kept), about 7 MB at 10,000
+photos x 256 cities and about 80 MB at 100,000 x 1,000 (docs/design.md, "Scale").
 """
 
 import threading

@@ -51,7 +51,7 @@ Memory per worker, N photos, K cities, H hypotheses (H ~ 2-3 K), rank r <= 64:
   + K x K x 5             look-alike kernel between cities, home kinds
   + H x K x 5             kinds, typical-photo affinity
 No N x K or N x H array is kept; building reads the (N, K) matrix in chunks of rows (peak ~120 MB
-at 100,000 x 1,000). 10,000 x 256: ~6 MB; 100,000 x 1,000: ~42 MB (measured in the lab).
+at 100,000 x 1,000). 10,000 x 256: ~6 MB; 100,000 x 1,000: ~80 MB (bench/discovery.py measures both).
 """
 
 from collections.abc import Iterator, Sequence
