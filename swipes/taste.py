@@ -340,14 +340,16 @@ def _hypotheses(distance: np.ndarray, city_bump: np.ndarray) -> tuple[np.ndarray
     nodes = np.zeros((len(kinds), k), dtype=bool)
     for row, members in enumerate(kinds):
         nodes[row, members] = True
-    home = _home_kinds(nodes, natural, city_bump)
+    home, home_node = _home_kinds(nodes, natural, city_bump)
     alone_weight = float(np.median(natural)) if len(natural) else 1.0
     cities, kind_rows, weights = [], [], []
     for f in range(k):
         alone = np.zeros((1, k), dtype=bool)
         alone[0, f] = True
         beyond = (nodes & (city_bump[:, f] < 0.3)[None, :]).sum(axis=1) >= nodes.sum(axis=1) / 2
-        rows = nodes[:, f] & (beyond | (nodes == home[f]).all(axis=1))
+        rows = nodes[:, f] & beyond
+        if home_node[f] >= 0:
+            rows[home_node[f]] = True
         pairs = _pairs(f, k) if k <= PAIRS_UP_TO else np.zeros((0, k), dtype=bool)
         kind_rows.append(np.vstack([alone, nodes[rows], pairs]))
         pair_weights = np.full(len(pairs), alone_weight / max(len(pairs), 1))
@@ -368,20 +370,26 @@ def _pairs(f: int, k: int) -> np.ndarray:
     return pairs
 
 
-def _home_kinds(nodes: np.ndarray, natural: np.ndarray, city_bump: np.ndarray) -> np.ndarray:
+def _home_kinds(nodes: np.ndarray, natural: np.ndarray, city_bump: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(K, K) bool: each city's kind of place: the largest tree node containing it that is clearly
     apart (naturalness >= CLEAR_KIND: its cities are >= 35 % closer to each other than to the rest),
-    else its most natural node, else the city and its look-alikes (bump >= 0.3)."""
+    else its most natural node (with the city's look-alikes), else the city and its look-alikes
+    (bump >= 0.3). And (K,) the row of `nodes` that is exactly each city's kind, -1 if none is."""
     home = (city_bump >= 0.3).T | np.eye(len(city_bump), dtype=bool)
+    home_node = np.full(len(home), -1)
     sizes = nodes.sum(axis=1)
     for f in range(len(home)):
         rows = np.flatnonzero(nodes[:, f])
         clear = rows[natural[rows] >= CLEAR_KIND]
         if len(clear):
-            home[f] = nodes[clear[np.argmax(sizes[clear])]]
+            home_node[f] = clear[np.argmax(sizes[clear])]
+            home[f] = nodes[home_node[f]]
         elif len(rows):
-            home[f] = nodes[rows[np.argmax(natural[rows])]] | home[f]
-    return home
+            row = rows[np.argmax(natural[rows])]
+            if not (home[f] & ~nodes[row]).any():  # the look-alikes are inside the node
+                home_node[f] = row
+            home[f] = nodes[row] | home[f]
+    return home, home_node
 
 
 # ---------------------------------------------------------------- posterior
