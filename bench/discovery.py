@@ -193,6 +193,10 @@ class Person:
     vibe: int | np.ndarray  # their kind: one vibe, or (population "two") the vibes of both favourites
     city_like: np.ndarray = field(default=None)  # (K,) observed like rate of each city's photos
 
+    def likes(self, row: int, coin: float, flip: float) -> bool:
+        """Their answer to a photo, from two uniform draws: liked with P(like), then flipped (noisy)."""
+        return bool(coin < self.like[row]) != bool(flip < self.flip)
+
 
 def _vibe_affinity(rng, col: Collection):
     vibe = col.vibe[rng.integers(col.cities)]
@@ -521,7 +525,7 @@ def simulate(col: Collection, population: str, strategy, *, users: int, seed: in
             started = time.perf_counter()
             row = strategy.pick(history)
             cell.pick_seconds.append(time.perf_counter() - started)
-            liked = bool(coins[step] < person.like[row]) != bool(flips[step] < person.flip)
+            liked = person.likes(row, coins[step], flips[step])
             history.append((row, liked))
             strategy.record(row, liked)
             if step + 1 in CHECKPOINTS:

@@ -95,7 +95,7 @@ def swipe_through_the_api(col, population: str, *, users: int, seed: int, column
             started = time.perf_counter()
             cards = client.get("/api/photos/next?n=1").json()["photos"]
             row = row_of[cards[0]["id"]]
-            liked = bool(coins[step] < person.like[row]) != bool(flips[step] < person.flip)
+            liked = person.likes(row, coins[step], flips[step])
             swipe = {"photo": cards[0]["id"], "liked": liked}
             answer = client.post("/api/swipes", swipe, content_type="application/json")
             cell.pick_seconds.append(time.perf_counter() - started)
