@@ -815,7 +815,7 @@ ABLATIONS = {
     "no pull toward the labelled city": "pull=0",
     "log-likelihood tempered x0.5": "temper=0.5",
     "rank 8": "rank=8",
-    "no spread cards (MI from the first card)": "explore_cards=0",
+    "first cards not kept to kinds not shown yet": "explore_cards=0",
     "one plateau (0.3)": "plateaus=0.3",
 }
 
