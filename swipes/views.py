@@ -84,13 +84,13 @@ def undo_submit(request):
 
 @require_POST
 def narrow_submit(request):
-    """The quick filters' buttons: each posts its own choice and the other filter's current one."""
+    """The quick filters' buttons: each posts its own choice (a field left out keeps its value)."""
     if over_rate_limit(request):
         return redirect("swipes:swipe")
     swiper = current_swiper(request, create=True)
-    region, size = request.POST.get("region", "")[:40], request.POST.get("size", "")[:40]
+    chosen = {key: request.POST[key][:40] for key in ("region", "size", "state") if key in request.POST}
     try:
-        services.set_filters(swiper=swiper, region=region, size=size)
+        services.set_filters(swiper=swiper, **chosen)
     except services.SwipeError as error:
         messages.error(request, str(error)[0].upper() + str(error)[1:] + ".")
     return redirect("swipes:swipe")

@@ -146,3 +146,75 @@ def test_the_queue_order_keeps_to_the_chosen_cities_too(world, settings):
     client.put_json("/api/filters", {"region": "us-west", "size": "big"})
     shown = swipe_along(client, 12, like=lambda city: True)
     assert len(shown) == 9 and set(shown) == BIG_WEST  # every photo of the three cities, then none
+
+
+def test_a_region_offers_its_states_and_a_state_cuts_the_deck_and_the_ranking_to_its_cities(world):
+    client = browser()
+    assert client.get("/api/filters").json()["states"] == []  # not 50 buttons before a region
+    west = client.put_json("/api/filters", {"region": "us-west"}).json()
+    assert [(o["value"], o["label"], o["cities"]) for o in west["states"]] == [
+        ("AZ", "Arizona", 1),
+        ("CO", "Colorado", 2),
+        ("WA", "Washington", 1),
+    ]
+    colorado = client.put_json("/api/filters", {"state": "CO"}).json()
+    assert (colorado["region"], colorado["state"], colorado["cities"]) == ("us-west", "CO", 2)
+    assert colorado["described"] == "cities in Colorado"
+    assert options(colorado, "sizes") == {"big": 1, "mid": 0, "small": 1}
+    shown = swipe_along(client, 8, like=lambda city: city == "Boulder")
+    assert len(shown) == 6 and set(shown) == {"Denver", "Boulder"}  # their 6 photos, then none
+    results = client.get("/api/results").json()
+    assert [city["name"] for city in results["cities"]] == ["Boulder", "Denver"]
+    assert results["narrowed_to"] == "cities in Colorado"
+    assert results["photos_left"] is False
+
+
+def test_a_state_picks_its_region_and_another_region_drops_the_state(world):
+    client = browser()
+    client.put_json("/api/filters", {"region": "us-south"})
+    colorado = client.put_json("/api/filters", {"state": "CO", "size": "big"}).json()
+    assert (colorado["region"], colorado["state"], colorado["size"], colorado["cities"]) == ("us-west", "CO", "big", 1)
+    assert colorado["described"] == "big cities in Colorado"
+    assert client.put_json("/api/filters", {"region": "us-west"}).json()["state"] == "CO"  # the same region keeps it
+    elsewhere = client.put_json("/api/filters", {"region": "us-northeast"}).json()
+    assert (elsewhere["region"], elsewhere["state"], elsewhere["size"], elsewhere["cities"]) == (
+        "us-northeast",
+        "",
+        "big",
+        1,
+    )
+    client.put_json("/api/filters", {"state": "WA"})
+    anywhere = client.put_json("/api/filters", {"region": ""}).json()
+    assert (anywhere["region"], anywhere["state"], anywhere["states"]) == ("", "", [])
+
+
+def test_unknown_states_and_a_state_outside_the_region_sent_with_it_are_refused_and_change_nothing(world):
+    client = browser()
+    client.put_json("/api/filters", {"state": "WA"})
+    unknown = client.put_json("/api/filters", {"state": "XX"})
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"] == {"state": ['"XX" is not a valid choice.']}
+    contradiction = client.put_json("/api/filters", {"region": "us-south", "state": "CO"})
+    assert contradiction.status_code == 400
+    assert contradiction.json()["error"] == "Colorado is in the West, not in the South"
+    no_city = client.put_json("/api/filters", {"state": "NV"})  # a western state without a city here
+    assert no_city.status_code == 409
+    assert no_city.json()["error"] == "none of the collection's cities are cities in Nevada: choose another"
+    body = client.get("/api/filters").json()
+    assert (body["region"], body["state"], body["cities"]) == ("us-west", "WA", 1)
+
+
+def test_the_swipe_page_offers_the_regions_states_after_a_region_tap(world):
+    client = browser()
+    assert 'aria-label="State"' not in client.get("/").content.decode()
+    client.post_form("/narrow/", {"region": "us-west", "size": ""})
+    page = client.get("/").content.decode()
+    assert 'aria-label="State"' in page
+    assert '<button type="submit" name="state" value="CO" class="chip" aria-pressed="false" >Colorado' in page
+    client.post_form("/narrow/", {"state": "CO"})
+    client.post_form("/narrow/", {"region": "us-west", "size": "small"})  # the size buttons keep the state
+    page = client.get("/").content.decode()
+    assert "Swiping and ranking smaller cities in Colorado: 1 of 9 cities." in page
+    assert city_of(client.get("/api/photos/next?n=1").json()["photos"][0]["id"]) == "Boulder"
+    unknown = client.post_form("/narrow/", {"state": "XX"}, follow=True).content.decode()
+    assert "Unknown state &quot;XX&quot;: use one of AK, AL" in unknown
