@@ -138,6 +138,8 @@ def test_results_say_which_cities_they_are_about_and_when_those_photos_are_all_s
     assert "Only smaller cities in the West: 1 city." in page
     assert "You have seen every photo of smaller cities in the West." in page
     assert 'id="keep-swiping"' not in page
+    assert "Your filters keep one city, so there is nothing to compare it with." in page
+    assert "The collection has one city" not in page  # it has nine
 
 
 def test_the_queue_order_keeps_to_the_chosen_cities_too(world, settings):
