@@ -351,7 +351,8 @@ class FiltersView(SwipeAPIView):
         summary="Keep the deck and the ranking to a region (or a US state) and a city size",
         description='A field left out keeps its value; "" clears it. A state picks its region; another region '
         "drops the state. The swipes already made all still count. 409 when the choices together keep none "
-        "of the collection's cities (the choices say how many each keeps).",
+        "of the collection's cities (the choices say how many each keeps), a state outside the region sent "
+        "with it among them.",
         request=FiltersInSerializer,
         responses={200: FiltersOutSerializer, 400: ErrorSerializer, 409: ErrorSerializer, 429: ErrorSerializer},
     )

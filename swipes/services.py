@@ -45,7 +45,7 @@ class NothingToUndo(SwipeError):
 
 
 class FilterRefused(SwipeError):
-    """An unknown region, size or state, or a state outside the region chosen with it."""
+    """An unknown region, size or state."""
 
 
 class NoCityLeft(SwipeError):
@@ -222,8 +222,8 @@ def set_filters(
     """Keep the swiper's deck and ranking to the cities in `region` (or US `state`) of `size`
     (photos/places.py keys; "" means any, None keeps the current choice). A state picks its own region;
     another region, or "Anywhere", drops the state. Refused, with nothing written: FilterRefused (400)
-    for an unknown region, size or state, or a state outside the region sent with it; NoCityLeft (409)
-    for choices that keep none of the collection's cities. The swipes themselves are untouched:
+    for an unknown region, size or state; NoCityLeft (409) for choices that keep none of the
+    collection's cities, a state outside the region sent with it among them. The swipes themselves are untouched:
     clearing the filters brings every city back, with everything swiped so far counted. Returns the
     filters now on, with the choices beside them."""
     known = {"region": places.REGION_LABELS, "size": places.SIZE_LABELS, "state": places.US_STATES}
@@ -232,9 +232,10 @@ def set_filters(
             raise FilterRefused(f'unknown {what} "{value}": use one of {", ".join(choices)}, or "" for any')
     if state:
         home = places.US_REGION_OF_STATE[state]
-        if region and region != home:
-            where, other = places.REGION_LABELS[home], places.REGION_LABELS[region]
-            raise FilterRefused(f"{places.US_STATES[state]} is in the {where}, not in the {other}")
+        if region and region != home:  # valid choices that keep no city together
+            other = places.REGION_LABELS[region]
+            other = f"the {other}" if region.startswith("us-") else other
+            raise NoCityLeft(f"{places.US_STATES[state]} is in the {places.REGION_LABELS[home]}, not in {other}")
         region = home
     region = swiper.only_region if region is None else region
     size = swiper.only_size if size is None else size

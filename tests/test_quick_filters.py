@@ -197,8 +197,11 @@ def test_unknown_states_and_a_state_outside_the_region_sent_with_it_are_refused_
     assert unknown.status_code == 400
     assert unknown.json()["detail"] == {"state": ['"XX" is not a valid choice.']}
     contradiction = client.put_json("/api/filters", {"region": "us-south", "state": "CO"})
-    assert contradiction.status_code == 400
+    assert contradiction.status_code == 409  # valid choices that keep no city together
     assert contradiction.json()["error"] == "Colorado is in the West, not in the South"
+    assert client.put_json("/api/filters", {"region": "asia", "state": "WY"}).json()["error"] == (
+        "Wyoming is in the West, not in Asia"
+    )
     no_city = client.put_json("/api/filters", {"state": "NV"})  # a western state without a city here
     assert no_city.status_code == 409
     assert no_city.json()["error"] == "none of the collection's cities are cities in Nevada: choose another"

@@ -210,11 +210,11 @@ def test_it_has_no_api_input_that_names_a_swiper(client):
                 body_fields |= set(schema["components"]["schemas"][ref]["properties"])
     assert parameters == {"n", "limit", "showing"}
     # "next" (how many photos a swipe answers with) is a count, like "n" and "top_k"; "showing" names a photo.
-    # "region" and "size" (the quick filters) name a place and a city size.
-    assert body_fields == {"photo", "liked", "next", "showing", "image", "top_k", "save", "region", "size"}
+    # "region", "state" and "size" (the quick filters) name a place and a city size.
+    assert body_fields == {"photo", "liked", "next", "showing", "image", "top_k", "save", "region", "state", "size"}
     # The serializers and forms behind the API and the pages read nothing else.
     assert set(SwipeInSerializer().fields) == {"photo", "liked", "next", "showing"}
     assert set(IdentifyInSerializer().fields) == {"image", "top_k", "save"}
-    assert set(FiltersInSerializer().fields) == {"region", "size"}
+    assert set(FiltersInSerializer().fields) == {"region", "state", "size"}
     assert set(SwipeForm.base_fields) == {"photo", "liked"}
     assert set(IdentifyForm.base_fields) == {"image", "save"}
