@@ -166,7 +166,7 @@ class Filters:
     @property
     def offered(self) -> bool:
         """Worth showing: there is a choice to make, or one is on."""
-        return len(self.regions) > 1 or len(self.sizes) > 1 or bool(self.region or self.size or self.state)
+        return len(self.regions) > 1 or len(self.sizes) > 1 or bool(self.region or self.size)  # a state has a region
 
 
 def filters_of(swiper: UserSwipeData | None) -> Filters:
@@ -191,7 +191,7 @@ def filter_choices(region: str, size: str, collection: Collection | None = None,
 
 def _filters_on(swiper: UserSwipeData | None, collection: Collection) -> Filters | None:
     """The swiper's quick filters when one is on; None (without reading the cities) when none is."""
-    if swiper is None or not (swiper.only_region or swiper.only_size or swiper.only_state):
+    if swiper is None or not (swiper.only_region or swiper.only_size):  # a state comes with its region
         return None
     return filter_choices(swiper.only_region, swiper.only_size, collection, state=swiper.only_state)
 
