@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cityvibes_site.api_fields import is_ascii_digits
 from cityvibes_site.throttling import IdentifyThrottle, throttle_wait
 from ml.api import MULTIPART_OVERHEAD_BYTES
-from ml.identify import IdentifyError, UploadRejected, identify_image
+from ml.identify import IdentifyError, NoActiveModel, UploadRejected, identify_image
 from ml.selectors import active_model_version, city_similarity_for, similar_cities
 from photos.models import City, Photo
 
@@ -74,6 +74,8 @@ def _identify_page(request: HttpRequest) -> HttpResponse:
         result = identify_image(data=data, top_k=TOP_K, save=form.cleaned_data["save"], similar_limit=SIMILAR_PHOTOS)
     except UploadRejected as error:
         return _render_identify(request, form, status=error.status, error=error.plain)
+    except NoActiveModel as error:  # the page's own notice says so already, in words for people
+        return _render_identify(request, form, status=error.status)
     except IdentifyError as error:
         message = str(error)
         return _render_identify(request, form, status=error.status, error=message[0].upper() + message[1:] + ".")
