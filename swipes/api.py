@@ -65,6 +65,9 @@ class RankedCitySerializer(CitySerializer):
     )
     liked = serializers.IntegerField(help_text="Photos of it or its look-alikes you liked ...")
     seen = serializers.IntegerField(help_text="... of how many you swiped.")
+    seen_own = serializers.IntegerField(
+        help_text="Photos of the city itself you swiped; 0: it is ranked from photos of its look-alikes alone."
+    )
 
 
 class NextOutSerializer(serializers.Serializer):
@@ -202,6 +205,7 @@ def ranked_payload(ranked: list[RankedCity]) -> list[dict]:
             "kind_probability": round(item.kind_probability, 4),
             "liked": item.liked,
             "seen": item.seen,
+            "seen_own": item.seen_own,
         }
         for rank, item in enumerate(ranked, start=1)
     ]

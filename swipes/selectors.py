@@ -285,6 +285,7 @@ class RankedCity:
     kind_probability: float  # how likely the city is of the kind of place the person likes, 0..1
     liked: int  # swiped photos of it or its look-alikes that the person liked ...
     seen: int  # ... of how many swiped
+    seen_own: int  # swiped photos of the city itself (0: it is ranked from its look-alikes' photos alone)
     pushed_up: list[Photo] = field(default_factory=list)  # liked photos of it or its look-alikes
     pushed_down: list[Photo] = field(default_factory=list)  # noped photos of it or its look-alikes
 
@@ -329,6 +330,7 @@ def _ranked_city(reading: Taste, column: int, city: City, swiper: UserSwipeData 
         float(ranking.p_kind[column]),
         int(ranking.liked[column]),
         int(ranking.swiped[column]),
+        int(ranking.swiped_own[column]),
     )
 
 

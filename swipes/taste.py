@@ -131,6 +131,7 @@ class CityRanking:
     shown: np.ndarray  # (K,) bool: a photo of the city or of a close look-alike was swiped; else "not shown yet"
     liked: np.ndarray  # (K,) int: swiped photos of the city or its close look-alikes that were liked ...
     swiped: np.ndarray  # (K,) int: ... of how many swiped ("you liked 7 of 8 photos like these")
+    swiped_own: np.ndarray  # (K,) int: swiped photos labelled with the city itself (0: known from look-alikes)
 
 
 @dataclass(frozen=True)
@@ -475,6 +476,7 @@ def rank_cities(model: TasteModel, history: History, post: np.ndarray | None = N
     wh = w.sum(axis=0)
     p_favourite = np.bincount(model.hyp_city[:-1], weights=wh[:-1], minlength=model.cities)
     liked, swiped = _own_swipes(model, history)
+    labels = model.labels[_split(history)[0]]
     return CityRanking(
         order=np.argsort(-mean, kind="stable"),
         expected_like=mean,
@@ -485,6 +487,7 @@ def rank_cities(model: TasteModel, history: History, post: np.ndarray | None = N
         shown=swiped > 0,
         liked=liked,
         swiped=swiped,
+        swiped_own=np.bincount(labels[labels >= 0], minlength=model.cities),
     )
 
 

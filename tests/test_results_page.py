@@ -104,6 +104,19 @@ def test_it_says_nothing_of_cities_whose_photos_were_not_seen(photos):
     assert "2 of 6 cities not shown yet" in page_text(client)
 
 
+def test_it_says_when_a_city_is_ranked_from_its_look_alikes_photos_alone(photos):
+    client = browser()
+    swipe(client, photos["Denver"][:3], liked=True)
+    swipe(client, photos["Chicago"][:2], liked=False)
+    cities = {city["name"]: city for city in client.get("/api/results").json()["cities"]}
+    assert (cities["Denver"]["seen_own"], cities["Boulder"]["seen_own"]) == (3, 0)
+    assert cities["Boulder"]["seen"] == 3  # Denver's photos count for its look-alike
+    text = page_text(client)
+    assert "You haven't seen a photo of Boulder itself yet: you liked 3 of 3 photos of cities that look like it." in text
+    assert "You liked 3 of 3 photos like these." in text  # Denver's own line
+    assert "photo of Denver itself" not in text
+
+
 def test_it_describes_the_taste_in_words(photos):
     client = browser()
     swipe(client, photos["Miami"][:2] + photos["San Diego"][:1], liked=True)
