@@ -112,7 +112,9 @@ def test_it_says_when_a_city_is_ranked_from_its_look_alikes_photos_alone(photos)
     assert (cities["Denver"]["seen_own"], cities["Boulder"]["seen_own"]) == (3, 0)
     assert cities["Boulder"]["seen"] == 3  # Denver's photos count for its look-alike
     text = page_text(client)
-    assert "You haven't seen a photo of Boulder itself yet: you liked 3 of 3 photos of cities that look like it." in text
+    assert (
+        "You haven't seen a photo of Boulder itself yet: you liked 3 of 3 photos of cities that look like it." in text
+    )
     assert "You liked 3 of 3 photos like these." in text  # Denver's own line
     assert "photo of Denver itself" not in text
 
