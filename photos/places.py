@@ -148,7 +148,7 @@ def options(
     in_region = {place.state for place in cities if region and place.region == region and place.state}
     return (
         [Option(key, region_label(key, only_us=only_us), regions[key]) for key in REGION_LABELS if key in present],
-        [Option(code, name, states[code]) for code, name in US_STATES.items() if code in in_region],
+        sorted((Option(code, US_STATES[code], states[code]) for code in in_region), key=lambda option: option.label),
         [Option(key, label, sizes[key]) for key, label, _ in SIZES if key in present],
     )
 

@@ -223,3 +223,14 @@ def test_the_swipe_page_offers_the_regions_states_after_a_region_tap(world):
     assert city_of(client.get("/api/photos/next?n=1").json()["photos"][0]["id"]) == "Boulder"
     unknown = client.post_form("/narrow/", {"state": "XX"}, follow=True).content.decode()
     assert "Unknown state &quot;XX&quot;: use one of AK, AL" in unknown
+
+
+def test_a_regions_states_come_in_the_order_of_their_names(db):
+    cities = [
+        make_city(name, region=state) for name, state in (("Las Vegas", "NV"), ("Albuquerque", "NM"), ("Boise", "ID"))
+    ]
+    version = make_model_version(cities)
+    for i, city in enumerate(cities):
+        set_prediction(make_photo(city), version, [0.9 if j == i else 0.05 for j in range(len(cities))])
+    west = browser().put_json("/api/filters", {"region": "us-west"}).json()
+    assert [option["label"] for option in west["states"]] == ["Idaho", "Nevada", "New Mexico"]  # not NM before NV
