@@ -246,7 +246,7 @@ def _most_telling_photos(
     swiper: UserSwipeData | None, *, n: int, reading: Taste, first: int | None, showing: int | None
 ) -> list[int]:
     """Photo ids: the taste model's next photos (the most telling ones, the first cards one per kind of place;
-    never a fourth card in a row from one city while others remain). Each person gets their own
+    never more than 3 cards of one city among 8 in a row while others remain). Each person gets their own
     first cards: the seed is the swiper's (a new visitor's is random)."""
     collection, model = reading.collection, reading.collection.model
     if model is None:

@@ -56,6 +56,19 @@ def test_one_city_never_fills_the_deck_even_for_someone_who_likes_only_it(world)
     assert longest_run(shown) <= 3, shown
 
 
+def test_one_city_takes_at_most_three_of_any_eight_cards_while_others_remain():
+    names = ("Denver", "Seattle", "Miami", "Chicago")
+    cities = [make_city(name) for name in names]
+    version = make_model_version(cities)
+    for i, city in enumerate(cities):
+        for _ in range(12):
+            set_prediction(make_photo(city), version, [0.85 if j == i else 0.05 for j in range(len(names))])
+    for _ in range(4):  # four people, each with their own deck
+        shown = swipe_along(browser(), 24, like=lambda city: city in ("Denver", "Seattle"))
+        windows = [shown[i : i + 8] for i in range(len(shown) - 7)]
+        assert max(window.count(name) for window in windows for name in names) <= 3, shown
+
+
 def test_different_people_get_different_first_cards(world):
     first_cards = {tuple(swipe_along(browser(), 2, like=lambda city: True)) for _ in range(6)}
     assert len(first_cards) > 1
