@@ -49,7 +49,8 @@ Metrics: a favourite in the top 10 after 10/20/40 swipes; vibe precision of the 
 calibration of stated probabilities (pooled over 10/20/40 swipes, bins of 0.1; gap = mean absolute
 gap weighted by bin count): taste's P(city is your kind) and expected like share for the top 10, and
 P(the leader is the favourite); llr's leader share; distinct cities and vibes in the first 10 cards;
-the longest same-city run in 40 cards; share of people with a first card of their own; pick time.
+the longest same-city run in 40 cards, and the most cards of one city among any 8 in a row; share
+of people with a first card of their own; pick time.
 """
 
 import argparse
@@ -498,6 +499,7 @@ class Cell:
     first_cities: list = field(default_factory=list)
     first_vibes: list = field(default_factory=list)
     longest_run: list = field(default_factory=list)
+    most_in_8: list = field(default_factory=list)
     first_cards: list = field(default_factory=list)
     pick_seconds: list = field(default_factory=list)
     max_kind: list = field(default_factory=list)
@@ -534,6 +536,7 @@ def simulate(col: Collection, population: str, strategy, *, users: int, seed: in
         cell.first_cities.append(len(np.unique(cities[:10])))
         cell.first_vibes.append(len(np.unique(col.vibe[cities[:10]])))
         cell.longest_run.append(longest_run(cities))
+        cell.most_in_8.append(most_in_window(cities, 8))
         cell.first_cards.append(history[0][0])
     return cell
 
@@ -585,7 +588,9 @@ def calibration(stated, observed):
 
 HEADER = (
     "| strategy | fav top10 @10 | @20 | @40 | vibe prec @20 | gap P(kind) | gap like share | gap P(leader fav) "
-    "| cities in first 10 | vibes in first 10 | longest run | own first card | pick ms |\n" + "|---" * 13 + "|"
+    "| cities in first 10 | vibes in first 10 | longest run | most of one city in 8 | own first card | pick ms |\n"
+    + "|---" * 14
+    + "|"
 )
 STATED = ("P(kind) top10", "like share top10", "P(leader fav)")
 
@@ -597,7 +602,7 @@ def summary_row(label: str, cell: Cell) -> str:
     return (
         f"| {label} | {hits} | {np.mean(cell.precision):.2f} | {' | '.join(gaps)} "
         f"| {np.mean(cell.first_cities):.1f} | {np.mean(cell.first_vibes):.1f} | {max(cell.longest_run)} "
-        f"| {distinct:.2f} | {np.mean(cell.pick_seconds) * 1000:.1f} |"
+        f"| {max(cell.most_in_8)} | {distinct:.2f} | {np.mean(cell.pick_seconds) * 1000:.1f} |"
     )
 
 
@@ -663,6 +668,11 @@ def run_collection(job) -> tuple[str, dict]:
         title = f"{strategy_name}, {stated_name}, populations vibe+single+noisy, after 10, 20 and 40 swipes"
         out.append("\n" + calibration_table(title, s, o))
     return "\n".join(out), numbers
+
+
+def most_in_window(cities, size: int) -> int:
+    """The most cards of one city among any `size` cards in a row."""
+    return max(np.bincount(cities[i : i + size]).max() for i in range(max(len(cities) - size + 1, 1)))
 
 
 def cell_numbers(cell: Cell) -> dict:

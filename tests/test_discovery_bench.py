@@ -18,6 +18,7 @@ def test_the_taste_model_finds_a_decisive_persons_favourites_more_often_than_the
     queue_cell = simulate(collection, "kind", QueueSum(collection, 0), users=40, seed=1, swipes=20)
     assert np.mean(taste_cell.hits[20]) > np.mean(queue_cell.hits[20])
     assert max(taste_cell.longest_run) <= 3  # never a fourth card of one city in a row
+    assert max(taste_cell.most_in_8) <= 3  # nor a fourth among any 8 in a row
 
 
 def test_a_simulated_person_likes_their_kind_of_place_more_than_the_rest():
