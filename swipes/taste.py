@@ -475,8 +475,7 @@ def rank_cities(model: TasteModel, history: History, post: np.ndarray | None = N
         second += aff @ (2 * w[g] * c0[g] * c1[g]).sum(axis=0) + (aff * aff) @ (w[g] * c1[g] ** 2).sum(axis=0)
     wh = w.sum(axis=0)
     p_favourite = np.bincount(model.hyp_city[:-1], weights=wh[:-1], minlength=model.cities)
-    liked, swiped = _own_swipes(model, history)
-    labels = model.labels[_split(history)[0]]
+    liked, swiped, swiped_own = _swipe_counts(model, history)
     return CityRanking(
         order=np.argsort(-mean, kind="stable"),
         expected_like=mean,
@@ -487,7 +486,7 @@ def rank_cities(model: TasteModel, history: History, post: np.ndarray | None = N
         shown=swiped > 0,
         liked=liked,
         swiped=swiped,
-        swiped_own=np.bincount(labels[labels >= 0], minlength=model.cities),
+        swiped_own=swiped_own,
     )
 
 
@@ -507,11 +506,14 @@ def _p_kind(model: TasteModel, w: np.ndarray, p_favourite: np.ndarray) -> np.nda
     return rest @ model.home_kind + w[equal].sum(axis=0)[:-1] @ theirs
 
 
-def _own_swipes(model: TasteModel, history: History) -> tuple[np.ndarray, np.ndarray]:
-    """(K,) per city: the liked and the swiped photos of the city or of one of its close look-alikes."""
+def _swipe_counts(model: TasteModel, history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K,) per city: the liked and the swiped photos of the city or of one of its close look-alikes, and
+    the swiped photos labelled with the city itself."""
     rows, liked = _split(history)
     alike = model.look_alike[:, model.photo_city[rows]]  # (K, s)
-    return alike[:, liked].sum(axis=1), alike.sum(axis=1)
+    labels = model.labels[rows]
+    own = np.bincount(labels[labels >= 0], minlength=model.cities)
+    return alike[:, liked].sum(axis=1), alike.sum(axis=1), own
 
 
 def _evidence(model: TasteModel, history: History) -> np.ndarray:
