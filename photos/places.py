@@ -132,6 +132,12 @@ def region_label(region: str, *, only_us: bool) -> str:
     return label if only_us or not region.startswith("us-") else f"US {label}"
 
 
+def in_region(region: str, *, only_us: bool) -> str:
+    """Being in a region, in words: "in the West", "in the US West", "in Europe"."""
+    label = region_label(region, only_us=only_us)
+    return f"in the {label}" if region.startswith("us-") else f"in {label}"
+
+
 def options(
     found: dict[int, Place], countries: set[str], *, region: str, size: str, state: str = ""
 ) -> tuple[list[Option], list[Option], list[Option]]:
@@ -145,10 +151,12 @@ def options(
     sizes = Counter(place.size for place in cities if keeps(place, region=region, size="", state=state))
     states = Counter(place.state for place in cities if keeps(place, region=region, size=size))
     present = {place.region for place in cities} | {place.size for place in cities}
-    in_region = {place.state for place in cities if region and place.region == region and place.state}
+    region_states = {place.state for place in cities if region and place.region == region and place.state}
     return (
         [Option(key, region_label(key, only_us=only_us), regions[key]) for key in REGION_LABELS if key in present],
-        sorted((Option(code, US_STATES[code], states[code]) for code in in_region), key=lambda option: option.label),
+        sorted(
+            (Option(code, US_STATES[code], states[code]) for code in region_states), key=lambda option: option.label
+        ),
         [Option(key, label, sizes[key]) for key, label, _ in SIZES if key in present],
     )
 
@@ -161,8 +169,7 @@ def describe(*, region: str, size: str, only_us: bool, state: str = "") -> str:
     what = {"big": "big cities", "mid": "mid-size cities", "small": "smaller cities", "": "cities"}[size]
     if state:
         return f"{what} in {US_STATES[state]}"
-    where = region_label(region, only_us=only_us) if region else ""
-    return f"{what} in the {where}" if region.startswith("us-") else f"{what} in {where}" if where else what
+    return f"{what} {in_region(region, only_us=only_us)}" if region else what
 
 
 def keeps(place: Place, *, region: str, size: str, state: str = "") -> bool:

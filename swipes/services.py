@@ -233,9 +233,8 @@ def set_filters(
     if state:
         home = places.US_REGION_OF_STATE[state]
         if region and region != home:  # valid choices that keep no city together
-            other = places.REGION_LABELS[region]
-            other = f"the {other}" if region.startswith("us-") else other
-            raise NoCityLeft(f"{places.US_STATES[state]} is in the {places.REGION_LABELS[home]}, not in {other}")
+            home_words, other_words = (places.in_region(r, only_us=True) for r in (home, region))
+            raise NoCityLeft(f"{places.US_STATES[state]} is {home_words}, not {other_words}")
         region = home
     region = swiper.only_region if region is None else region
     size = swiper.only_size if size is None else size
