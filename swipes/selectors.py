@@ -169,11 +169,11 @@ class Filters:
         return len(self.regions) > 1 or len(self.sizes) > 1 or bool(self.region or self.size)  # a state has a region
 
 
-def filters_of(swiper: UserSwipeData | None) -> Filters:
+def filters_of(swiper: UserSwipeData | None, collection: Collection | None = None) -> Filters:
     """The swiper's quick filters and the choices beside them (None: a visitor who has not swiped)."""
     if swiper is None:
-        return filter_choices("", "")
-    return filter_choices(swiper.only_region, swiper.only_size, state=swiper.only_state)
+        return filter_choices("", "", collection)
+    return filter_choices(swiper.only_region, swiper.only_size, collection, state=swiper.only_state)
 
 
 def filter_choices(region: str, size: str, collection: Collection | None = None, *, state: str = "") -> Filters:
@@ -193,7 +193,7 @@ def _filters_on(swiper: UserSwipeData | None, collection: Collection) -> Filters
     """The swiper's quick filters when one is on; None (without reading the cities) when none is."""
     if swiper is None or not (swiper.only_region or swiper.only_size):  # a state comes with its region
         return None
-    return filter_choices(swiper.only_region, swiper.only_size, collection, state=swiper.only_state)
+    return filters_of(swiper, collection)
 
 
 # ---------------------------------------------------------------- the next photos
