@@ -251,3 +251,31 @@ def test_the_results_fit_a_phone_screen(chromium, live_server, three_cities):
     page.screenshot(path=str(ARTIFACTS / "results-phone-360x640.png"), full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360  # no sideways scrolling
     context.close()
+
+
+def test_a_fast_swiper_never_gets_more_than_three_cards_of_one_city_in_eight(chromium, live_server):
+    """Someone who swipes faster than the answers come back: each answer brings photos picked to follow
+    the card that was on screen when it was asked for, and by then that card may be gone."""
+    names = ("Denver", "Seattle", "Miami", "Chicago")
+    cities = [make_city(name) for name in names]
+    version = make_model_version(cities)
+    for i, city in enumerate(cities):
+        for _ in range(12):
+            set_prediction(make_photo(city), version, [0.85 if j == i else 0.05 for j in range(len(names))])
+    by_id = dict(Photo.objects.values_list("pk", "city__name"))
+    for _ in range(3):  # three people, each with their own deck
+        context, page, errors = open_swipe_page(chromium, live_server.url)
+        page.wait_for_selector("#card")
+        shown = []
+        for _ in range(24):  # the next key as soon as the next card is on screen, not waiting for answers
+            photo = current_card_id(page)
+            shown.append(by_id[photo])
+            page.keyboard.press("ArrowRight" if shown[-1] in ("Denver", "Seattle") else "ArrowLeft")
+            page.wait_for_function(
+                f"() => (document.getElementById('card') || {{}}).dataset?.photoId !== '{photo}'"
+            )
+        page.wait_for_function("() => document.getElementById('deck').dataset.queue === 'fresh'")
+        windows = [shown[i : i + 8] for i in range(len(shown) - 7)]
+        assert max(window.count(name) for window in windows for name in names) <= 3, shown
+        assert errors == []
+        context.close()

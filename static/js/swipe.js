@@ -66,8 +66,15 @@ function markQueue() {
   deck.dataset.queue = fetchingMore || swipesInFlight ? "fetching" : "fresh";
 }
 
-function useUpcoming(photos) {
+// They were picked to follow `after`, the card on screen when they were asked for. If the person has
+// swiped that card away since and a later request is on its way, keep the cards already queued (they
+// were picked to follow the ones swiped) and let the later answer bring more: mixing an older answer
+// in gave fast swipers 4-5 cards of one city among 8, against at most 3.
+let asked = 0; // requests for upcoming photos so far; `ticket` numbers each
+
+function useUpcoming(photos, after, ticket) {
   const showing = card ? Number(card.dataset.photoId) : null;
+  if (showing !== after && ticket !== asked) return;
   const fresh = photos.filter((p) => p.id !== showing && !swiped.has(p.id)).slice(0, PREFETCH);
   exhausted = fresh.length === 0;
   queue.splice(card ? 1 : 0, queue.length, ...fresh);
@@ -89,9 +96,10 @@ async function topUpQueue() {
   markQueue();
   try {
     await pending; // the server must know about swipes already made before it picks the next photos
-    const showing = card ? `&showing=${card.dataset.photoId}` : "";
-    const body = await api(`${deck.dataset.nextUrl}?n=${PREFETCH + 1}${showing}`);
-    useUpcoming(body.photos);
+    const after = card ? Number(card.dataset.photoId) : null;
+    const ticket = ++asked;
+    const body = await api(`${deck.dataset.nextUrl}?n=${PREFETCH + 1}${after === null ? "" : `&showing=${after}`}`);
+    useUpcoming(body.photos, after, ticket);
   } catch (error) {
     showToast(`Could not load more photos: ${error.message}`);
   } finally {
@@ -206,19 +214,17 @@ function swipe(liked) {
   leaving.style.transform = `translate(${direction * window.innerWidth}px, -40px) rotate(${direction * 30}deg)`;
   leaving.addEventListener("transitionend", () => leaving.remove(), { once: true });
   setTimeout(() => leaving.remove(), 400);
-  renderTop();
-  if (card) card.focus({ preventScroll: true });
-  busy = false;
-  announcer.textContent = `${liked ? "Liked" : "Noped"}. ${queue.length ? "Next photo." : ""}`;
-  swipesInFlight += 1;
-  markQueue();
   // The card now on screen was chosen before this swipe: the photos after it are chosen to follow it.
+  // The swipe goes out before the card is drawn: with no card left, drawing asks for more photos, and
+  // that request must come after this swipe.
   const request = { photo: photo.id, liked, next: PREFETCH + 1, ...(queue[0] ? { showing: queue[0].id } : {}) };
+  const ticket = ++asked;
+  swipesInFlight += 1;
   pending = pending
     .then(() => api(deck.dataset.swipeUrl, { method: "POST", body: JSON.stringify(request) }))
     .then((body) => {
       updateSummary(body);
-      useUpcoming(body.next_photos || []);
+      useUpcoming(body.next_photos || [], request.showing ?? null, ticket);
     })
     .catch((error) => {
       // 409: this browser already swiped the photo the other way, in another tab or window (one tab
@@ -234,6 +240,11 @@ function swipe(liked) {
       swipesInFlight -= 1;
       markQueue();
     });
+  renderTop();
+  if (card) card.focus({ preventScroll: true });
+  busy = false;
+  announcer.textContent = `${liked ? "Liked" : "Noped"}. ${queue.length ? "Next photo." : ""}`;
+  markQueue();
 }
 
 function undo() {
