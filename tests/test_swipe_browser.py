@@ -279,3 +279,26 @@ def test_a_fast_swiper_never_gets_more_than_three_cards_of_one_city_in_eight(chr
         assert max(window.count(name) for window in windows for name in names) <= 3, shown
         assert errors == []
         context.close()
+
+
+def test_a_swipe_that_could_not_be_sent_brings_its_photo_back(chromium, live_server, three_cities):
+    context, page, errors = open_swipe_page(chromium, live_server.url)
+    page.wait_for_selector("#card")
+    page.keyboard.press("ArrowRight")
+    wait_for_count(page, 1)
+    page.wait_for_function("() => document.getElementById('deck').dataset.queue === 'fresh'")
+    photo = current_card_id(page)
+
+    context.set_offline(True)  # the train goes into a tunnel
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "not saved (no connection)" in page.locator("#toast").inner_text()
+    page.wait_for_function(f"() => document.getElementById('card')?.dataset.photoId === '{photo}'")
+    assert page.locator("#swipe-count").inner_text() == "1"
+
+    context.set_offline(False)
+    page.keyboard.press("ArrowLeft")
+    wait_for_count(page, 2)
+    assert Swipe.objects.filter(photo_id=photo, liked=False).count() == 1
+    assert errors == []
+    context.close()

@@ -38,6 +38,8 @@ async function api(url, options = {}) {
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
     ...options,
+  }).catch(() => {
+    throw Object.assign(new Error("no connection"), { status: 0 }); // fetch's own words: "Failed to fetch"
   });
   const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
   if (!response.ok) throw Object.assign(new Error(body.error || `HTTP ${response.status}`), { status: response.status });
@@ -229,12 +231,16 @@ function swipe(liked) {
     .catch((error) => {
       // 409: this browser already swiped the photo the other way, in another tab or window (one tab
       // alone never sends that: its swipes and undos go out one after another).
-      showToast(
-        error.status === 409
-          ? "Not saved: another tab already swiped this photo the other way."
-          : `That swipe was not saved: ${error.message}`,
-      );
-      topUpQueue();
+      if (error.status === 409) {
+        showToast("Not saved: another tab already swiped this photo the other way.");
+      } else {
+        // Not saved (no connection, too many swipes, the server busy): the photo comes back to swipe again.
+        swiped.delete(photo.id);
+        queue.unshift(photo);
+        renderTop();
+        showToast(`That swipe was not saved (${error.message}): the photo is back, swipe it again.`);
+      }
+      if (queue.length < 2) topUpQueue();
     })
     .finally(() => {
       swipesInFlight -= 1;
