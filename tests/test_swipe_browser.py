@@ -255,7 +255,8 @@ def test_the_results_fit_a_phone_screen(chromium, live_server, three_cities):
 
 def test_a_fast_swiper_never_gets_more_than_three_cards_of_one_city_in_eight(chromium, live_server):
     """Someone who swipes faster than the answers come back: each answer brings photos picked to follow
-    the card that was on screen when it was asked for, and by then that card may be gone."""
+    the card that was on screen when it was asked for, and by then that card may be gone. And while
+    the next photos are on their way, the deck never says every photo was seen."""
     names = ("Denver", "Seattle", "Miami", "Chicago")
     cities = [make_city(name) for name in names]
     version = make_model_version(cities)
@@ -266,6 +267,10 @@ def test_a_fast_swiper_never_gets_more_than_three_cards_of_one_city_in_eight(chr
     for _ in range(3):  # three people, each with their own deck
         context, page, errors = open_swipe_page(chromium, live_server.url)
         page.wait_for_selector("#card")
+        page.evaluate(
+            """() => { const empty = document.getElementById('empty'); window.saidAllSeen = 0;
+            new MutationObserver(() => { window.saidAllSeen += !empty.hidden; }).observe(empty, { attributes: true }); }"""
+        )
         shown = []
         for _ in range(24):  # the next key as soon as the next card is on screen, not waiting for answers
             photo = current_card_id(page)
@@ -277,6 +282,7 @@ def test_a_fast_swiper_never_gets_more_than_three_cards_of_one_city_in_eight(chr
         page.wait_for_function("() => document.getElementById('deck').dataset.queue === 'fresh'")
         windows = [shown[i : i + 8] for i in range(len(shown) - 7)]
         assert max(window.count(name) for window in windows for name in names) <= 3, shown
+        assert page.evaluate("window.saidAllSeen") == 0  # 24 of 48 photos swiped
         assert errors == []
         context.close()
 

@@ -12,6 +12,7 @@ const countEl = document.getElementById("swipe-count");
 const miniTop = document.getElementById("mini-top");
 const miniTopLabel = document.getElementById("mini-top-label");
 const emptyEl = document.getElementById("empty");
+const loadingEl = document.getElementById("loading");
 const announcer = document.getElementById("announcer");
 const toast = document.getElementById("toast");
 
@@ -81,7 +82,7 @@ function useUpcoming(photos, after, ticket) {
   exhausted = fresh.length === 0;
   queue.splice(card ? 1 : 0, queue.length, ...fresh);
   queue.slice(1, 3).forEach(prefetch);
-  if (!card && queue.length) renderTop();
+  if (!card) renderTop();
 }
 
 // On page load, when no card is left to show, and after a failed swipe (otherwise each swipe brings them).
@@ -163,9 +164,11 @@ function renderTop() {
   if (card) card.remove();
   const photo = queue[0];
   if (!photo) {
+    // Out of cards: every photo seen, or (a fast swiper) the next ones are still on their way.
     card = null;
     photoInput.value = "";
-    emptyEl.hidden = false;
+    emptyEl.hidden = !exhausted;
+    loadingEl.hidden = exhausted;
     likeButton.disabled = nopeButton.disabled = true;
     topUpQueue();
     return;
@@ -174,7 +177,7 @@ function renderTop() {
   deck.insertBefore(card, emptyEl);
   attachDrag(card);
   photoInput.value = photo.id;
-  emptyEl.hidden = true;
+  emptyEl.hidden = loadingEl.hidden = true;
   likeButton.disabled = nopeButton.disabled = false;
   queue.slice(1, 3).forEach(prefetch);
 }
@@ -331,3 +334,6 @@ document.addEventListener("keydown", (event) => {
 if (card) attachDrag(card);
 queue.slice(1, 3).forEach(prefetch);
 topUpQueue();
+window.addEventListener("online", () => {
+  if (!card) topUpQueue(); // the photos that could not load while offline
+});
