@@ -75,6 +75,17 @@ def set_prediction(photo: Photo, model_version: ModelVersion, probabilities: lis
     return photo
 
 
+def make_distinct_cities(names: tuple[str, ...], *, per_city: int) -> list[City]:
+    """Cities under an active model, `per_city` photos each, every photo's vector naming its own city
+    (0.85, 0.05 for each other)."""
+    cities = [make_city(name) for name in names]
+    version = make_model_version(cities)
+    for i, city in enumerate(cities):
+        for _ in range(per_city):
+            set_prediction(make_photo(city), version, [0.85 if j == i else 0.05 for j in range(len(names))])
+    return cities
+
+
 def make_demo_collection(*, cities: int = 3, per_city: int = 8, seed: int = 1) -> dict[City, list[Photo]]:
     """Labelled synthetic photos with a distinct look per city (photos.demo), ingested like real ones.
 

@@ -12,7 +12,7 @@ from swipes.collection import current_collection, forget_collection
 from swipes.models import UserSwipeData
 from swipes.selectors import next_photos_for
 from tests.clients import browser, swipe_along
-from tests.factories import make_city, make_model_version, make_photo, set_prediction
+from tests.factories import make_city, make_distinct_cities, make_model_version, make_photo, set_prediction
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +58,7 @@ def test_one_city_never_fills_the_deck_even_for_someone_who_likes_only_it(world)
 
 def test_one_city_takes_at_most_three_of_any_eight_cards_while_others_remain():
     names = ("Denver", "Seattle", "Miami", "Chicago")
-    cities = [make_city(name) for name in names]
-    version = make_model_version(cities)
-    for i, city in enumerate(cities):
-        for _ in range(12):
-            set_prediction(make_photo(city), version, [0.85 if j == i else 0.05 for j in range(len(names))])
+    make_distinct_cities(names, per_city=12)
     for _ in range(4):  # four people, each with their own deck
         shown = swipe_along(browser(), 24, like=lambda city: city in ("Denver", "Seattle"))
         windows = [shown[i : i + 8] for i in range(len(shown) - 7)]

@@ -6,7 +6,7 @@ import pytest
 from photos.models import Photo
 from swipes.models import Swipe
 from tests.conftest import ARTIFACTS, needs_chromium
-from tests.factories import make_city, make_model_version, make_photo, set_prediction
+from tests.factories import make_city, make_distinct_cities, make_model_version, make_photo, set_prediction
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), needs_chromium]
 
@@ -258,27 +258,22 @@ def test_a_fast_swiper_never_gets_more_than_three_cards_of_one_city_in_eight(chr
     the card that was on screen when it was asked for, and by then that card may be gone. And while
     the next photos are on their way, the deck never says every photo was seen."""
     names = ("Denver", "Seattle", "Miami", "Chicago")
-    cities = [make_city(name) for name in names]
-    version = make_model_version(cities)
-    for i, city in enumerate(cities):
-        for _ in range(12):
-            set_prediction(make_photo(city), version, [0.85 if j == i else 0.05 for j in range(len(names))])
+    make_distinct_cities(names, per_city=12)
     by_id = dict(Photo.objects.values_list("pk", "city__name"))
     for _ in range(3):  # three people, each with their own deck
         context, page, errors = open_swipe_page(chromium, live_server.url)
         page.wait_for_selector("#card")
         page.evaluate(
             """() => { const empty = document.getElementById('empty'); window.saidAllSeen = 0;
-            new MutationObserver(() => { window.saidAllSeen += !empty.hidden; }).observe(empty, { attributes: true }); }"""
+            new MutationObserver(() => { window.saidAllSeen += !empty.hidden; })
+              .observe(empty, { attributes: true }); }"""
         )
         shown = []
         for _ in range(24):  # the next key as soon as the next card is on screen, not waiting for answers
             photo = current_card_id(page)
             shown.append(by_id[photo])
             page.keyboard.press("ArrowRight" if shown[-1] in ("Denver", "Seattle") else "ArrowLeft")
-            page.wait_for_function(
-                f"() => (document.getElementById('card') || {{}}).dataset?.photoId !== '{photo}'"
-            )
+            page.wait_for_function(f"() => (document.getElementById('card') || {{}}).dataset?.photoId !== '{photo}'")
         page.wait_for_function("() => document.getElementById('deck').dataset.queue === 'fresh'")
         windows = [shown[i : i + 8] for i in range(len(shown) - 7)]
         assert max(window.count(name) for window in windows for name in names) <= 3, shown

@@ -26,6 +26,7 @@ let swipeCount = Number(countEl.textContent) || 0;
 let fetchingMore = false;
 let refetch = false; // asked to fetch while fetching: fetch again once that fetch ends
 let swipesInFlight = 0; // sent, not yet answered (each answer brings the upcoming photos)
+let asked = 0; // requests for upcoming photos so far: each request's `ticket` is its number
 let exhausted = false;
 const swiped = new Set(); // photos swiped on this page, never shown again even if a fetch raced the swipe
 
@@ -73,8 +74,6 @@ function markQueue() {
 // swiped that card away since and a later request is on its way, keep the cards already queued (they
 // were picked to follow the ones swiped) and let the later answer bring more: mixing an older answer
 // in gave fast swipers 4-5 cards of one city among 8, against at most 3.
-let asked = 0; // requests for upcoming photos so far; `ticket` numbers each
-
 function useUpcoming(photos, after, ticket) {
   const showing = card ? Number(card.dataset.photoId) : null;
   if (showing !== after && ticket !== asked) return;
