@@ -75,3 +75,9 @@ def swipe_along(client: Client, count: int, like) -> list[str]:
         answer = client.post_json("/api/swipes", {"photo": cards[0]["id"], "liked": like(shown[-1])})
         assert answer.status_code == 201, answer.json()
     return shown
+
+
+def most_of_one_city(shown: list[str], cards: int = 8) -> int:
+    """The most cards of one city among any `cards` shown in a row (the deck's rule: at most 3 in 8)."""
+    windows = [shown[i : i + cards] for i in range(max(len(shown) - cards + 1, 1))]
+    return max(window.count(city) for window in windows for city in set(window))
