@@ -94,8 +94,12 @@ class ConfidenceSerializer(serializers.Serializer):
     leader = CitySerializer()
     runner_up = CitySerializer()
     leader_share = serializers.FloatField(help_text="How likely the leader is of the kind of place you like, 0..1")
+    level_with_leader = CitySerializer(
+        many=True, help_text="The leader and the cities with the same match (in whole percent), best first"
+    )
     swipes_to_settle = serializers.IntegerField(
-        allow_null=True, help_text="0 when the leader is settled (likely at 80% or more); null: keep swiping"
+        allow_null=True,
+        help_text="0 when the leader, and every city level with it, is likely at 80% or more; null: keep swiping",
     )
 
 
@@ -218,6 +222,7 @@ def confidence_payload(confidence: Confidence | None) -> dict | None:
         "leader": city_fields(confidence.leader),
         "runner_up": city_fields(confidence.runner_up),
         "leader_share": round(confidence.kind_probability, 4),
+        "level_with_leader": [city_fields(item.city) for item in confidence.level],
         "swipes_to_settle": 0 if confidence.settled else None,
     }
 

@@ -93,6 +93,23 @@ def test_it_ranks_in_plain_numbers_with_the_best_city_on_the_longest_bar(photos)
     assert "negative" not in html and not re.search(r"-\d", " ".join(re.findall(r"\d+% match", html)))
 
 
+def test_it_names_cities_liked_alike_together_not_one_of_them_as_the_leader(photos):
+    client = browser()
+    swipe(client, photos["Denver"][:2] + photos["Boulder"][:2], liked=True)
+    swipe(client, photos["Miami"][:2] + photos["Chicago"][:2], liked=False)
+    body = client.get("/api/results").json()
+    assert [city["match"] for city in body["cities"][:2]] == [body["cities"][0]["match"]] * 2
+    assert {city["name"] for city in body["confidence"]["level_with_leader"]} == {"Denver", "Boulder"}
+    text = page_text(client)
+    assert re.search(r"(Denver and Boulder|Boulder and Denver) (lead together|are each very likely)", text), text
+    assert "leads" not in text and " is very likely" not in text
+
+    swipe(client, photos["Denver"][2:3], liked=True)  # one more like for Denver: now it is ahead
+    body = client.get("/api/results").json()
+    assert [city["name"] for city in body["confidence"]["level_with_leader"]] == ["Denver"]
+    assert re.search(r"Denver (leads|is very likely)", page_text(client))
+
+
 def test_it_says_nothing_of_cities_whose_photos_were_not_seen(photos):
     client = browser()
     swipe(client, photos["Denver"][:2], liked=True)
