@@ -95,8 +95,9 @@ class ConfidenceSerializer(serializers.Serializer):
     runner_up = CitySerializer()
     leader_share = serializers.FloatField(help_text="How likely the leader is of the kind of place you like, 0..1")
     level_with_leader = CitySerializer(
-        many=True, help_text="The leader and the cities with the same match (in whole percent), best first"
+        many=True, help_text="The leader and the cities listed with the same match (in whole percent), best first"
     )
+    level_count = serializers.IntegerField(help_text="How many cities have the leader's match, listed or not")
     swipes_to_settle = serializers.IntegerField(
         allow_null=True,
         help_text="0 when the leader, and every city level with it, is likely at 80% or more; null: keep swiping",
@@ -223,6 +224,7 @@ def confidence_payload(confidence: Confidence | None) -> dict | None:
         "runner_up": city_fields(confidence.runner_up),
         "leader_share": round(confidence.kind_probability, 4),
         "level_with_leader": [city_fields(item.city) for item in confidence.level],
+        "level_count": confidence.level_count,
         "swipes_to_settle": 0 if confidence.settled else None,
     }
 
@@ -330,7 +332,7 @@ class ResultsView(SwipeAPIView):
                 "swipe_count": swiper.swipe_count if swiper else 0,
                 "rule": current_rule(),
                 "cities": ranked_payload(ranked),
-                "confidence": confidence_payload(confidence_from(ranked, summary)),
+                "confidence": confidence_payload(confidence_from(ranked, summary, reading)),
                 "state": summary.state,
                 "taste_words": {"likes": summary.words_liked, "passes": summary.words_passed},
                 "not_shown": summary.not_shown,

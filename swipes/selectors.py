@@ -4,7 +4,6 @@ A person's taste is read from their swipe log at every request (swipes/taste.py:
 over kinds of place), so it is never stale and follows the collection as it changes.
 """
 
-import itertools
 import secrets
 from dataclasses import dataclass, field
 
@@ -426,37 +425,40 @@ class Confidence:
     leader: City
     runner_up: City
     kind_probability: float  # how likely the leader is of the kind of place the person likes (calibrated)
-    # The leader and the cities level with it on the page (the same match in whole percent), best first:
-    # two cities the person liked alike are named together, not one of them "leading" by the sort order.
-    level: list[RankedCity] = field(default_factory=list)
-
-    @property
-    def shares(self) -> list[float]:
-        return [item.kind_probability for item in self.level] or [self.kind_probability]
+    # The cities level with the leader on the page (the same match in whole percent, the leader first):
+    # cities liked alike are named together, not one of them "leading" by the sort order.
+    level: list[RankedCity]  # those among the ranked cities
+    level_count: int  # all of them, ranked here or not
+    shares: tuple[float, float]  # the lowest and the highest kind probability among them
 
     @property
     def settled(self) -> bool:
-        return min(self.shares) >= 0.8
+        return self.shares[0] >= 0.8
 
     @property
     def percent(self) -> str:
-        """For people: 1..99, never a claim of certainty; "46-54" for cities level with the leader."""
-        low, high = (int(min(99, max(1, round(100 * share)))) for share in (min(self.shares), max(self.shares)))
+        """For people: 1..99, never a claim of certainty; "46–54" for cities level with the leader."""
+        low, high = (int(min(99, max(1, round(100 * share)))) for share in self.shares)
         return str(low) if low == high else f"{low}–{high}"
 
     @property
     def names(self) -> str:
-        """ "Denver", "Denver and Boulder", "Denver, Boulder, Aspen and 2 more" """
-        names = [item.city.name for item in self.level] or [self.leader.name]
-        if len(names) > 4:
-            names = names[:3] + [f"{len(names) - 3} more"]
+        """ "Denver", "Denver and Boulder", "Denver, Boulder, Aspen and 71 more" """
+        names = [item.city.name for item in self.level]
+        if self.level_count > 4 or self.level_count > len(names):
+            names = names[:3] + [f"{self.level_count - len(names[:3])} more"]
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def confidence_from(ranked: list[RankedCity], summary: Summary) -> Confidence | None:
+def confidence_from(ranked: list[RankedCity], summary: Summary, reading: Taste) -> Confidence | None:
     """How sure the ranking's leader is: only once the person liked something and two cities are shown."""
     if len(ranked) < 2 or summary.state not in ("exploring", "taste found"):
         return None
-    shown = round(100 * ranked[0].match)
-    level = list(itertools.takewhile(lambda item: round(100 * item.match) == shown, ranked))
-    return Confidence(ranked[0].city, ranked[1].city, ranked[0].kind_probability, level)
+    percent = round(100 * ranked[0].match)
+    level = [item for item in ranked if round(100 * item.match) == percent]
+    ranking = reading.ranking
+    kept = ranking.shown if reading.cities is None else ranking.shown & reading.cities
+    shares = ranking.p_kind[kept & (np.round(100 * ranking.expected_like) == percent)]
+    count = max(len(shares), len(level))
+    low, high = min(shares, default=ranked[0].kind_probability), max(shares, default=ranked[0].kind_probability)
+    return Confidence(ranked[0].city, ranked[1].city, ranked[0].kind_probability, level, count, (low, high))

@@ -115,7 +115,7 @@ def results_page(request):
     return render(
         request,
         "swipes/results.html",
-        {"ranked": ranked, "summary": summary, "confidence": confidence_from(ranked, summary)},
+        {"ranked": ranked, "summary": summary, "confidence": confidence_from(ranked, summary, reading)},
     )
 
 

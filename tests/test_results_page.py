@@ -110,6 +110,17 @@ def test_it_names_cities_liked_alike_together_not_one_of_them_as_the_leader(phot
     assert re.search(r"Denver (leads|is very likely)", page_text(client))
 
 
+def test_it_says_no_city_stands_out_when_many_are_level(photos):
+    client = browser()
+    swipe(client, [photos[name][0] for name in ("Denver", "Boulder", "Miami", "San Diego")], liked=True)
+    swipe(client, [photos[name][0] for name in ("Chicago", "New York")], liked=False)
+    confidence = client.get("/api/results").json()["confidence"]
+    assert confidence["level_count"] == 4
+    assert {city["name"] for city in confidence["level_with_leader"]} == {"Denver", "Boulder", "Miami", "San Diego"}
+    sentence = re.search(r"No city stands out yet: ([^:]+) are level at \d+% match\.", page_text(client))
+    assert sentence and all(name in sentence.group(1) for name in ("Denver", "Boulder", "Miami", "San Diego"))
+
+
 def test_it_says_nothing_of_cities_whose_photos_were_not_seen(photos):
     client = browser()
     swipe(client, photos["Denver"][:2], liked=True)
