@@ -284,7 +284,7 @@ class SwipeView(SwipeAPIView):
             "photo": outcome.swipe.photo_id,
             "liked": outcome.swipe.liked,
             "swipe_count": swiper.swipe_count,
-            "top_cities": ranked_payload(leading_cities(swiper, limit=5, reading=reading)),
+            "top_cities": ranked_payload(leading_cities(swiper, limit=3, reading=reading)),
         }
         if swipe["next"]:
             photos = next_photos_for(
@@ -310,7 +310,7 @@ class UndoView(SwipeAPIView):
                 "undone": photo_payload(request, swipe.photo),
                 "liked": swipe.liked,
                 "swipe_count": swiper.swipe_count,
-                "top_cities": ranked_payload(leading_cities(swiper, limit=5)),
+                "top_cities": ranked_payload(leading_cities(swiper, limit=3)),
             }
         )
 

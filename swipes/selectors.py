@@ -357,13 +357,18 @@ def _attach_movers(reading: Taste, ranked: list[RankedCity], n: int) -> None:
 
 def leading_cities(swiper: UserSwipeData | None, *, limit: int = 3, reading: Taste | None = None) -> list[RankedCity]:
     """The few cities the swipe page shows under the deck ("leaning towards"): none before the person
-    liked something, nor while they like everything or nothing (the results page says why), and only
-    cities with at least half the leader's match (not "3. Miami 22 %" after Denver's 88 %)."""
+    liked something, nor while they like everything or nothing (the results page says why), only
+    cities with at least half the leader's match (not "3. Miami 22 %" after Denver's 88 %), and never
+    some of several cities level on the match and not the others (not 3 of 24 cities at 21 %)."""
     reading = reading or taste_of(swiper)
     if reading.state is None or reading.state.label not in ("exploring", "taste found") or not reading.swipes:
         return []
-    ranked = rank_cities_for(swiper, limit=limit, reading=reading)
-    return [item for item in ranked if item.match >= ranked[0].match / 2]
+    ranked = rank_cities_for(swiper, limit=limit + 1, reading=reading)
+    ranked = [item for item in ranked if item.match >= ranked[0].match / 2]
+    if len(ranked) > limit:
+        cut = round(100 * ranked[limit].match)
+        ranked = [item for item in ranked[:limit] if round(100 * item.match) != cut]
+    return ranked
 
 
 # ---------------------------------------------------------------- the results as a whole

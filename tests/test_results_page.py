@@ -174,3 +174,15 @@ def test_the_mini_ranking_under_the_deck_follows_the_same_rules(photos):
     top = [city["name"] for city in answer["top_cities"]]
     assert top[0] in KINDS["mountains"] and not set(top) & set(KINDS["beaches"])  # no beach photo was shown
     assert all(0 <= city["match"] <= 1 for city in answer["top_cities"])
+
+
+def test_the_mini_ranking_names_all_of_the_cities_level_at_the_top_or_none(photos):
+    client = browser()
+    swipe(client, photos["Denver"][:2] + photos["Boulder"][:2], liked=True)
+    answer = client.post_json("/api/swipes", {"photo": photos["Chicago"][0].pk, "liked": False}).json()
+    assert {city["name"] for city in answer["top_cities"]} == {"Denver", "Boulder"}
+    # Two kinds liked alike: four cities level, more than the three the page has room for.
+    swipe(client, photos["Miami"][:2] + photos["San Diego"][:2], liked=True)
+    answer = client.post_json("/api/swipes", {"photo": photos["New York"][0].pk, "liked": False}).json()
+    assert answer["top_cities"] == []
+    assert 'id="mini-top-label" hidden' in client.get("/").content.decode()

@@ -197,9 +197,8 @@ function updateSummary(body) {
   swipeCount = body.swipe_count;
   countEl.textContent = swipeCount;
   undoButton.disabled = swipeCount === 0;
-  const top = body.top_cities.slice(0, 3);
-  miniTop.replaceChildren(...top.map(cityItem));
-  miniTopLabel.hidden = top.length === 0;
+  miniTop.replaceChildren(...body.top_cities.map(cityItem));
+  miniTopLabel.hidden = body.top_cities.length === 0;
 }
 
 function swipe(liked) {
