@@ -506,6 +506,10 @@ class Cell:
     max_fav: list = field(default_factory=list)
     best_like: list = field(default_factory=list)
     states: list = field(default_factory=list)
+    headlines: int = 0  # readings where the results page names a leader (swipes/selectors.py confidence_from)
+    very_likely: list = field(
+        default_factory=list
+    )  # per "very likely" headline: (share of its cities of kind, a favourite among them)
 
     def add_stated(self, name, stated, observed):
         s, o = self.stated.setdefault(name, ([], []))
@@ -554,12 +558,28 @@ def _measure(cell: Cell, col: Collection, person: Person, report, step: int):
         cell.add_stated("P(leader fav)", stated["leader_fav"], leader in person.favourites)
     if "kind" in stated:
         cell.add_stated("P(kind) top10", stated["kind"][top], np.isin(col.vibe[top], person.vibe))
+        _measure_headline(cell, col, person, order, stated)
         cell.add_stated("like share top10", stated["like"][top], person.city_like[top])
         if step == 20:
             cell.max_kind.append(float(stated["kind"].max()))
             cell.max_fav.append(float(stated["ranking"].p_favourite.max()))
             cell.best_like.append(float(stated["ranking"].expected_like.max()))
             cell.states.append(stated["state"].label)
+
+
+def _measure_headline(cell: Cell, col: Collection, person: Person, order, stated):
+    """The results page's headline, as swipes/selectors.py confidence_from words it: the leader and every
+    city level with it on the match (whole percent), each with its P(kind); "very likely" when all are
+    at 0.8 or more."""
+    if len(order) < 2 or stated["state"].label not in ("exploring", "taste found"):
+        return
+    percent = np.round(100 * stated["like"][order])
+    level = order[percent == percent[0]]
+    of_kind = np.isin(col.vibe[level], person.vibe)
+    cell.add_stated("P(kind) headline", stated["kind"][level], of_kind)
+    cell.headlines += 1
+    if stated["kind"][level].min() >= 0.8:
+        cell.very_likely.append((of_kind.mean(), np.isin(level, person.favourites).any()))
 
 
 def longest_run(cities) -> int:
@@ -588,11 +608,12 @@ def calibration(stated, observed):
 
 HEADER = (
     "| strategy | fav top10 @10 | @20 | @40 | vibe prec @20 | gap P(kind) | gap like share | gap P(leader fav) "
+    "| gap P(kind) headline "
     "| cities in first 10 | vibes in first 10 | longest run | most of one city in 8 | own first card | pick ms |\n"
-    + "|---" * 14
+    + "|---" * 15
     + "|"
 )
-STATED = ("P(kind) top10", "like share top10", "P(leader fav)")
+STATED = ("P(kind) top10", "like share top10", "P(leader fav)", "P(kind) headline")
 
 
 def summary_row(label: str, cell: Cell) -> str:
@@ -620,6 +641,21 @@ def special_row(label: str, cell: Cell) -> str:
         share = np.array(cell.stated["P(leader fav)"][0])
         return f"  {label}: leader share, median {np.median(share):.2f}, 90th percentile {np.percentile(share, 90):.2f}"
     return ""
+
+
+def headline_row(label: str, cell: Cell) -> str:
+    """How often the results page names a leader, and how often its "very likely your kind of place" is right."""
+    if not cell.headlines:
+        return ""
+    readings = sum(len(cell.hits[c]) for c in CHECKPOINTS)
+    line = f"  {label}: a leader named in {cell.headlines / readings:.2f} of the readings after 10, 20 and 40 swipes"
+    if not cell.very_likely:
+        return line + '; "very likely your kind of place" never'
+    of_kind, favourite = np.mean(cell.very_likely, axis=0)
+    return (
+        f'{line}; "very likely your kind of place" in {len(cell.very_likely) / readings:.2f}: its cities of the '
+        f"person's kind {of_kind:.2f}, a favourite among them {favourite:.2f}"
+    )
 
 
 def calibration_table(title: str, stated, observed) -> str:
@@ -656,6 +692,8 @@ def run_collection(job) -> tuple[str, dict]:
                 f"  ({col.name} {population} {strategy.name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr
             )
             out.append(summary_row(strategy.name, cell))
+            if headline_row(strategy.name, cell):
+                out.append(headline_row(strategy.name, cell))
             numbers[(name, k, population, strategy.name)] = cell_numbers(cell)
             if population in ("likes-all", "likes-none"):
                 out.append(special_row(strategy.name, cell)) if special_row(strategy.name, cell) else None

@@ -39,3 +39,6 @@ def test_it_prints_every_table_and_the_targets_in_a_smoke_run():
     assert run.returncode == 0, run.stderr[-2000:]
     assert re.search(r"^\| taste \| [\d.]+ \| [\d.]+ \| [\d.]+ \|", run.stdout, flags=re.M), run.stdout[-2000:]
     assert "calibration" in run.stdout.lower() or "gap" in run.stdout
+    # The results page's headline sentence, measured as the page words it.
+    assert "gap P(kind) headline" in run.stdout
+    assert re.search(r"^  taste: a leader named in [\d.]+ of the readings", run.stdout, flags=re.M), run.stdout[-2000:]
