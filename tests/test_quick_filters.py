@@ -31,13 +31,19 @@ def world():
         city = make_city(name, region=state)
         City.objects.filter(pk=city.pk).update(population=population)
         cities.append(city)
+    photograph(cities, per_city=3, other=0.04)
+    return cities
+
+
+def photograph(cities: list[City], *, per_city: int, other: float) -> None:
+    """An active model over `cities`, and `per_city` photos of each whose vector names its own city
+    (`other` for each other city)."""
     version = make_model_version(cities)
     for i, city in enumerate(cities):
-        vector = [0.04] * len(cities)
-        vector[i] = 1 - 0.04 * (len(cities) - 1)
-        for _ in range(3):
+        vector = [other] * len(cities)
+        vector[i] = 1 - other * (len(cities) - 1)
+        for _ in range(per_city):
             set_prediction(make_photo(city), version, vector)
-    return cities
 
 
 def options(body: dict, key: str) -> dict[str, int]:
@@ -243,12 +249,7 @@ def test_in_a_cut_to_two_of_forty_cities_one_like_and_one_nope_name_the_favourit
     states = ["FL", "GA", "IL", "MA", "NY", "TX", "OH", "WA"]
     cities = [make_city("Denver", region="CO"), make_city("Boulder", region="CO")]
     cities += [make_city(f"Town {i}", region=states[i % len(states)]) for i in range(38)]
-    version = make_model_version(cities)
-    for i, city in enumerate(cities):
-        vector = [0.005] * len(cities)
-        vector[i] = 1 - 0.005 * (len(cities) - 1)
-        for _ in range(2):
-            set_prediction(make_photo(city), version, vector)
+    photograph(cities, per_city=2, other=0.005)
     client = browser()
     client.put_json("/api/filters", {"state": "CO"})
     denver, boulder = (Photo.objects.filter(city=city).first() for city in cities[:2])
