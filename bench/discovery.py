@@ -507,9 +507,8 @@ class Cell:
     best_like: list = field(default_factory=list)
     states: list = field(default_factory=list)
     headlines: int = 0  # readings where the results page names a leader (swipes/selectors.py confidence_from)
-    very_likely: list = field(
-        default_factory=list
-    )  # per "very likely" headline: (share of its cities of kind, a favourite among them)
+    # per "very likely" headline: (the share of the cities it names of the person's kind, a favourite among them)
+    very_likely: list = field(default_factory=list)
 
     def add_stated(self, name, stated, observed):
         s, o = self.stated.setdefault(name, ([], []))
@@ -692,8 +691,9 @@ def run_collection(job) -> tuple[str, dict]:
                 f"  ({col.name} {population} {strategy.name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr
             )
             out.append(summary_row(strategy.name, cell))
-            if headline_row(strategy.name, cell):
-                out.append(headline_row(strategy.name, cell))
+            headline = headline_row(strategy.name, cell)
+            if headline:
+                out.append(headline)
             numbers[(name, k, population, strategy.name)] = cell_numbers(cell)
             if population in ("likes-all", "likes-none"):
                 out.append(special_row(strategy.name, cell)) if special_row(strategy.name, cell) else None
