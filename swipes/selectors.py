@@ -289,6 +289,11 @@ class RankedCity:
     pushed_up: list[Photo] = field(default_factory=list)  # liked photos of it or its look-alikes
     pushed_down: list[Photo] = field(default_factory=list)  # noped photos of it or its look-alikes
 
+    @property
+    def percent(self) -> int:
+        """The match in whole percent, as the pages show it: cities at the same percent are level."""
+        return round(100 * self.match)
+
 
 def rank_cities_for(
     swiper: UserSwipeData | None, *, limit: int = 10, photos_per_city: int = 0, reading: Taste | None = None
@@ -366,8 +371,7 @@ def leading_cities(swiper: UserSwipeData | None, *, limit: int = 3, reading: Tas
     ranked = rank_cities_for(swiper, limit=limit + 1, reading=reading)
     ranked = [item for item in ranked if item.match >= ranked[0].match / 2]
     if len(ranked) > limit:
-        cut = round(100 * ranked[limit].match)
-        ranked = [item for item in ranked[:limit] if round(100 * item.match) != cut]
+        ranked = [item for item in ranked[:limit] if item.percent != ranked[limit].percent]
     return ranked
 
 
@@ -459,11 +463,11 @@ def confidence_from(ranked: list[RankedCity], summary: Summary, reading: Taste) 
     """How sure the ranking's leader is: only once the person liked something and two cities are shown."""
     if len(ranked) < 2 or summary.state not in ("exploring", "taste found"):
         return None
-    percent = round(100 * ranked[0].match)
-    level = [item for item in ranked if round(100 * item.match) == percent]
+    level = [item for item in ranked if item.percent == ranked[0].percent]
+    # Every shown city level with the leader, listed or not (np.round rounds as RankedCity.percent does).
     ranking = reading.ranking
     kept = ranking.shown if reading.cities is None else ranking.shown & reading.cities
-    shares = ranking.p_kind[kept & (np.round(100 * ranking.expected_like) == percent)]
-    count = max(len(shares), len(level))
-    low, high = min(shares, default=ranked[0].kind_probability), max(shares, default=ranked[0].kind_probability)
-    return Confidence(ranked[0].city, ranked[1].city, ranked[0].kind_probability, level, count, (low, high))
+    shares = ranking.p_kind[kept & (np.round(100 * ranking.expected_like) == ranked[0].percent)]
+    return Confidence(
+        ranked[0].city, ranked[1].city, ranked[0].kind_probability, level, len(shares), (shares.min(), shares.max())
+    )
